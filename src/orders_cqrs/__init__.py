@@ -1,0 +1,1 @@
+"""orders-cqrs: checkout commands on one PostgreSQL write truth, reads from projections."""

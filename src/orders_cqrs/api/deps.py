@@ -1,0 +1,17 @@
+"""FastAPI dependency aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from orders_cqrs.bootstrap import Container
+
+
+def get_container(request: Request) -> Container:
+    """The process's container, built in the app's lifespan."""
+    return cast(Container, request.app.state.container)
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]

@@ -1,0 +1,88 @@
+"""The command envelope: Idempotency-Key, If-Match and trace context, turned into a context."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from pydantic import BaseModel
+
+from orders_cqrs.api.auth import Principal
+from orders_cqrs.write.context import CommandContext
+
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def fingerprint(method: str, path: str, body: BaseModel | None) -> str:
+    """SHA-256 over method, path and the canonical JSON of the validated body."""
+    canonical = json.dumps(
+        body.model_dump(mode="json") if body is not None else None,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """``"7"`` → 7; None when absent; 400 when it names no version."""
+    if value is None:
+        return None
+    match = _IF_MATCH.match(value.strip())
+    if match is None:
+        raise HTTPException(400, 'If-Match must be an order ETag such as "3"')
+    return int(match.group(1))
+
+
+def trace_context(value: str | None) -> str:
+    """The caller's W3C traceparent, or a new root one."""
+    if value is not None and _TRACEPARENT.match(value):
+        return value
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+class Envelope:
+    """The headers every mutating call carries."""
+
+    def __init__(
+        self,
+        request: Request,
+        idempotency_key: Annotated[
+            str,
+            Header(
+                alias="Idempotency-Key",
+                pattern=KEY_PATTERN,
+                description="Unique per intended command; retries reuse it. Expires after 24 h.",
+            ),
+        ],
+        if_match: Annotated[
+            str | None,
+            Header(alias="If-Match", max_length=40, description='Expected version, e.g. "3".'),
+        ] = None,
+        traceparent: Annotated[str | None, Header(max_length=55)] = None,
+    ) -> None:
+        self.method = request.method
+        self.path = request.url.path
+        self.idempotency_key = idempotency_key
+        self.if_match = parse_if_match(if_match)
+        self.traceparent = trace_context(traceparent)
+
+    def context(self, command: str, principal: Principal, body: BaseModel | None) -> CommandContext:
+        """The command context for this request."""
+        return CommandContext(
+            command=command,
+            actor=principal.client_id,
+            client_id=principal.client_id,
+            idempotency_key=self.idempotency_key,
+            fingerprint=fingerprint(self.method, self.path, body),
+            if_match=self.if_match,
+            traceparent=self.traceparent,
+        )
+
+
+EnvelopeDep = Annotated[Envelope, Depends()]

@@ -1,0 +1,139 @@
+"""RFC 9457 problem details: the only place that maps failures to HTTP.
+
+Each failure has a stable ``type`` URI that clients can switch on, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orders_cqrs.db.errors import StoreBusy, StoreUnavailable
+from orders_cqrs.domain.errors import DomainError
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:orders-cqrs:problem:"
+
+log = structlog.get_logger(__name__)
+
+# problem type -> (status, title)
+PROBLEMS: dict[str, tuple[int, str]] = {
+    "validation": (422, "The request is not valid"),
+    "malformed-request": (400, "The request body is not valid JSON"),
+    "payload-too-large": (413, "The request body is too large"),
+    "unauthorized": (401, "Missing or unknown API key"),
+    "forbidden": (403, "This API key's role may not do that"),
+    "not-found": (404, "Not found"),
+    "method-not-allowed": (405, "Method not allowed"),
+    "unsupported-media-type": (415, "Send application/json"),
+    "unknown-sku": (422, "Unknown SKU"),
+    "out-of-stock": (409, "Out of stock"),
+    "version-conflict": (412, "The order changed since the version you named"),
+    "illegal-transition": (409, "The order's status does not allow this"),
+    "refund-rule": (422, "The refund breaks a refund rule"),
+    "capture-rule": (422, "The capture breaks a capture rule"),
+    "inventory-conflict": (409, "Stock cannot go below reserved units"),
+    "idempotency-mismatch": (422, "Idempotency-Key reused with a different request"),
+    "idempotency-in-flight": (409, "A request with this Idempotency-Key is in progress"),
+    "payment-timeout": (504, "The payment provider did not answer in time"),
+    "store-busy": (503, "The service is busy; retry shortly"),
+    "unavailable": (503, "A backing store is unavailable; retry shortly"),
+    "internal": (500, "Internal error"),
+}
+
+_STATUS_TYPES = {
+    400: "malformed-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+}
+
+
+def problem(
+    kind: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """A ``application/problem+json`` response of a known problem type."""
+    status, title = PROBLEMS[kind]
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    # Only where and what: the offending input is not echoed back (it may be huge or secret).
+    return [
+        {"loc": [str(part) for part in item.get("loc", ())], "msg": item.get("msg", "")}
+        for item in error.errors()[:20]
+    ]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Route every failure through ``problem``."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, error: DomainError) -> JSONResponse:
+        extra: dict[str, Any] = {}
+        if error.problem_type == "out-of-stock":
+            extra["sku"] = getattr(error, "sku", None)
+        if error.problem_type == "version-conflict":
+            extra["current_version"] = getattr(error, "actual", None)
+        kind = error.problem_type if error.problem_type in PROBLEMS else "validation"
+        return problem(kind, error.detail, instance=request.url.path, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = error.errors()
+        if any(item.get("type") == "json_invalid" for item in errors):
+            return problem(
+                "malformed-request", "the body is not valid JSON", instance=request.url.path
+            )
+        return problem(
+            "validation",
+            "the request does not match the API contract",
+            instance=request.url.path,
+            errors=_validation_errors(error),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        kind = _STATUS_TYPES.get(error.status_code, "malformed-request")
+        detail = error.detail if isinstance(error.detail, str) else PROBLEMS[kind][1]
+        headers = dict(error.headers) if error.headers else None
+        return problem(kind, detail, instance=request.url.path, headers=headers)
+
+    @app.exception_handler(StoreBusy)
+    async def _busy(request: Request, error: StoreBusy) -> JSONResponse:
+        return problem(
+            "store-busy", str(error), instance=request.url.path, headers={"Retry-After": "1"}
+        )
+
+    @app.exception_handler(StoreUnavailable)
+    async def _down(request: Request, error: StoreUnavailable) -> JSONResponse:
+        return problem(
+            "unavailable", str(error), instance=request.url.path, headers={"Retry-After": "2"}
+        )
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return problem("internal", "an unexpected error occurred", instance=request.url.path)

@@ -1,0 +1,35 @@
+"""Liveness, readiness and Prometheus metrics; no auth."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from orders_cqrs.api.deps import ContainerDep
+from orders_cqrs.api.problems import problem
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "PostgreSQL is not reachable"}})
+async def readyz(container: ContainerDep) -> Response:
+    """Ready when PostgreSQL answers."""
+    try:
+        async with container.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        return problem("unavailable", "PostgreSQL does not answer", headers={"Retry-After": "2"})
+    return Response(content=b'{"status":"ready"}', media_type="application/json")
+
+
+@router.get("/metrics", response_class=Response)
+async def prometheus_metrics() -> Response:
+    """Prometheus exposition of this process's metrics."""
+    return Response(content=generate_latest(), media_type=CONTENT_TYPE_LATEST)

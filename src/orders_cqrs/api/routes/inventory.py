@@ -1,0 +1,52 @@
+"""Inventory: ops restock products and read stock."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from orders_cqrs.api.auth import Ops
+from orders_cqrs.api.deps import ContainerDep
+from orders_cqrs.api.envelope import EnvelopeDep
+from orders_cqrs.api.routes.responses import command_response, problems
+from orders_cqrs.api.schemas import SKU_PATTERN, ProductIn, ProductOut
+from orders_cqrs.domain.commands import PutProduct
+from orders_cqrs.domain.errors import ProductNotFound
+from orders_cqrs.write.handlers.inventory import product_view, put_product
+
+router = APIRouter(prefix="/v1/inventory", tags=["inventory"])
+SkuPath = Annotated[str, Path(pattern=SKU_PATTERN)]
+
+
+@router.put(
+    "/{sku}",
+    response_model=ProductOut,
+    status_code=200,
+    responses={201: {"model": ProductOut}, **problems(409, 412)},
+)
+async def put_inventory(
+    sku: SkuPath, body: ProductIn, principal: Ops, envelope: EnvelopeDep, container: ContainerDep
+) -> Response:
+    """Create a product or set its name, price and stock on hand (never below reserved)."""
+    command = PutProduct(
+        sku=sku,
+        name=body.name,
+        unit_price=body.unit_price.amount,
+        currency=body.unit_price.currency,
+        on_hand=body.on_hand,
+    )
+    ctx = envelope.context("put_product", principal, body)
+    outcome = await container.executor.run(ctx, partial(put_product, command))
+    return command_response(outcome)
+
+
+@router.get("/{sku}", response_model=ProductOut, responses=problems(404))
+async def get_inventory(sku: SkuPath, principal: Ops, container: ContainerDep) -> ProductOut:
+    """A product's price and stock: on hand, reserved, available, sold."""
+    async with container.executor.uow_factory() as uow:
+        row = await uow.inventory.get(sku)
+    if row is None:
+        raise ProductNotFound(f"no product with SKU {sku}")
+    return ProductOut.model_validate(product_view(row))

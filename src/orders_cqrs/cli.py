@@ -1,0 +1,136 @@
+"""The one CLI: ``orders-cqrs api | migrate | dev | reconcile | cleanup | seed``."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import typer
+import uvicorn
+
+from orders_cqrs.config import get_settings
+from orders_cqrs.observability.logging import configure_logging
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
+)
+
+
+def _alembic_dir() -> Path:
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (base / "alembic" / "env.py").exists():
+            return base / "alembic"
+    raise typer.BadParameter("cannot find the alembic/ directory")
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database named by ORDERS_DATABASE_URL to the newest schema."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_alembic_dir()))
+    config.attributes["database_url"] = get_settings().database_url
+    command.upgrade(config, "head")
+    typer.echo("schema at head")
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API on ORDERS_HOST:ORDERS_PORT."""
+    settings = get_settings()
+    configure_logging(json=settings.environment == "production")
+    uvicorn.run(
+        "orders_cqrs.api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo catalogue (idempotent: it sets the same stock every time)."""
+    from orders_cqrs.demo import seed_demo_products
+
+    count = asyncio.run(seed_demo_products(get_settings()))
+    typer.echo(f"{count} demo products in stock")
+
+
+@app.command()
+def dev() -> None:
+    """Laptop mode: seed the demo catalogue, print the dev API keys, serve the API."""
+    from orders_cqrs.config import DEV_API_KEYS
+
+    settings = get_settings()
+    seed()
+    if settings.api_keys == DEV_API_KEYS:
+        typer.echo("dev API keys (Authorization: Bearer <key>):")
+        for pair in DEV_API_KEYS.split(","):
+            role, key = pair.split(":", 1)
+            typer.echo(f"  {role:9} {key}")
+    typer.echo(f"serving on http://{settings.host}:{settings.port}  (Ctrl-C stops)")
+    api()
+
+
+@app.command()
+def reconcile(
+    older_than: float = typer.Option(None, help="seconds; default ORDERS_RECONCILE_AFTER_SECONDS"),
+    loop: bool = typer.Option(False, help="keep reconciling every 10 s"),
+) -> None:
+    """Finish payment attempts that a crash or a provider timeout left pending."""
+    from orders_cqrs.bootstrap import build_container
+    from orders_cqrs.write.payments.reconciler import reconcile as run_pass
+
+    settings = get_settings()
+    configure_logging(json=settings.environment == "production")
+    age = timedelta(
+        seconds=older_than if older_than is not None else settings.reconcile_after_seconds
+    )
+
+    async def main() -> None:
+        container = build_container(settings)
+        try:
+            while True:
+                report = await run_pass(container.executor, container.gateways, older_than=age)
+                typer.echo(
+                    f"examined {report.examined}, recorded {report.recorded},"
+                    f" abandoned {report.abandoned}, refused {report.failed}"
+                )
+                if not loop:
+                    return
+                await asyncio.sleep(10)
+        finally:
+            await container.aclose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def cleanup() -> None:
+    """Delete expired idempotency receipts, in batches."""
+    from orders_cqrs.bootstrap import build_container
+
+    async def main() -> int:
+        container = build_container(get_settings())
+        total = 0
+        try:
+            while True:
+                async with container.executor.uow_factory() as uow:
+                    removed = await uow.receipts.delete_expired()
+                    await uow.commit()
+                total += removed
+                if removed == 0:
+                    return total
+        finally:
+            await container.aclose()
+
+    typer.echo(f"removed {asyncio.run(main())} expired idempotency receipts")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,112 @@
+"""Settings: every knob comes from an ``ORDERS_`` environment variable, with working local defaults.
+
+Startup fails with the offending key named (pydantic-settings does that for us); production
+refuses the well-known development API keys so a laptop default never reaches real traffic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["checkout", "support", "ops"]
+ROLES: tuple[Role, ...] = ("checkout", "support", "ops")
+
+DEV_API_KEYS = "checkout:ck_dev_checkout_key,support:sk_dev_support_key,ops:ok_dev_ops_key"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiClient:
+    """One configured API key, known only by its SHA-256 digest."""
+
+    role: Role
+    key_sha256: str
+
+    @property
+    def client_id(self) -> str:
+        """Stable, non-secret id used to scope idempotency keys and to name the actor."""
+        return f"{self.role}:{self.key_sha256[:12]}"
+
+
+def hash_api_key(key: str) -> str:
+    """Digest under which an API key is stored and compared."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def parse_api_keys(spec: str) -> tuple[ApiClient, ...]:
+    """Parse ``role:key`` (or ``role:sha256:<hex digest>``) pairs; only digests are kept."""
+    clients: list[ApiClient] = []
+    for raw in spec.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        role, sep, secret = item.partition(":")
+        if not sep or role not in ROLES or not secret:
+            raise ValueError(f"ORDERS_API_KEYS entry {item.split(':')[0]!r}… is not role:key")
+        if secret.startswith("sha256:"):
+            digest = secret.removeprefix("sha256:").lower()
+            if len(digest) != 64:
+                raise ValueError("ORDERS_API_KEYS sha256 digests have 64 hex characters")
+        else:
+            digest = hash_api_key(secret)
+        clients.append(ApiClient(role=role, key_sha256=digest))
+    if not clients:
+        raise ValueError("ORDERS_API_KEYS names no key")
+    return tuple(clients)
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; see the README for what each one does."""
+
+    model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore", frozen=True)
+
+    environment: Literal["local", "test", "production"] = "local"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    database_url: str = "postgresql+psycopg://orders:orders@127.0.0.1:55432/orders"
+    redis_url: str = "redis://127.0.0.1:56379/0"
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_lock_timeout_ms: int = Field(default=5000, ge=100)
+    db_statement_timeout_ms: int = Field(default=15000, ge=100)
+
+    api_keys: str = DEV_API_KEYS
+
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    idempotency_lease_seconds: int = Field(default=60, ge=1)
+
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    refund_window_days: int = Field(default=30, ge=0)
+    risk_large_amount_minor: int = Field(default=100_000, ge=1)
+    risk_velocity_window_seconds: int = Field(default=3600, ge=1)
+    risk_velocity_max_orders: int = Field(default=5, ge=1)
+
+    payment_timeout_seconds: float = Field(default=5.0, gt=0)
+    payment_slow_seconds: float = Field(default=1.5, ge=0)
+    reconcile_after_seconds: float = Field(default=30.0, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_dev_keys_in_production(self) -> Settings:
+        clients = parse_api_keys(self.api_keys)
+        if self.environment == "production":
+            dev = {c.key_sha256 for c in parse_api_keys(DEV_API_KEYS)}
+            if any(c.key_sha256 in dev for c in clients):
+                raise ValueError("ORDERS_API_KEYS holds a development key in production")
+        return self
+
+    @property
+    def api_clients(self) -> tuple[ApiClient, ...]:
+        """The configured API keys, as digests with their roles."""
+        return parse_api_keys(self.api_keys)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

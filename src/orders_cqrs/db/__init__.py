@@ -1,0 +1,1 @@
+"""PostgreSQL access: typed tables, repositories, outbox writes, driver-error conversion."""

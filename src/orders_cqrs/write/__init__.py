@@ -1,0 +1,1 @@
+"""The command side: handlers, the unit of work, idempotency, payments."""

@@ -1,0 +1,134 @@
+"""Runs one command in one transaction: claim the key, decide, write outbox + audit + receipt.
+
+Everything the command changes, its outbox event, its audit row and its idempotency receipt
+commit together or not at all. A refusal rolls all of that back and is then audited in a
+small transaction of its own, so the log shows it while the write model does not.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from orders_cqrs.db.audit import AuditEntry
+from orders_cqrs.db.receipts import StoredReceipt
+from orders_cqrs.domain.errors import DomainError
+from orders_cqrs.domain.events import OrderEvent
+from orders_cqrs.observability import metrics
+from orders_cqrs.write.context import Accepted, CommandContext, CommandOutcome, Trail, render
+from orders_cqrs.write.errors import IdempotencyMismatch, RequestInFlight
+from orders_cqrs.write.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+Handler = Callable[
+    [UnitOfWork, CommandContext, Trail], Awaitable[tuple[Accepted, list[OrderEvent]]]
+]
+
+
+class Executor:
+    """Executes handlers with the idempotency, outbox and audit rules every command shares."""
+
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, *, receipt_ttl: timedelta, receipt_lease: timedelta
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.receipt_ttl = receipt_ttl
+        self.receipt_lease = receipt_lease
+
+    async def run(self, ctx: CommandContext, handler: Handler) -> CommandOutcome:
+        """Execute ``handler`` exactly once per idempotency key."""
+        started = time.perf_counter()
+        trail = Trail()
+        try:
+            async with self.uow_factory() as uow:
+                stored = await self.claim(uow, ctx)
+                if stored is not None:
+                    return self.replay(ctx, stored)
+                accepted, events = await handler(uow, ctx, trail)
+                outcome = await self.finish(uow, ctx, accepted, events)
+                await uow.commit()
+        except DomainError as refusal:
+            await self.audit_refusal(ctx, trail, refusal)
+            metrics.COMMANDS.labels(ctx.command, "rejected").inc()
+            raise
+        metrics.COMMANDS.labels(ctx.command, "accepted").inc()
+        metrics.COMMAND_SECONDS.labels(ctx.command).observe(time.perf_counter() - started)
+        metrics.OUTBOX_ROWS.labels(ctx.command).inc(len(events))
+        return outcome
+
+    async def claim(self, uow: UnitOfWork, ctx: CommandContext) -> StoredReceipt | None:
+        """Claim the key; a stored receipt means this request was (or is being) handled."""
+        stored = await uow.receipts.claim(
+            client_id=ctx.client_id,
+            key=ctx.idempotency_key,
+            fingerprint=ctx.fingerprint,
+            command=ctx.command,
+            ttl=self.receipt_ttl,
+            lease=self.receipt_lease,
+        )
+        if stored is not None and stored.fingerprint != ctx.fingerprint:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was already used with a different request"
+            )
+        if stored is not None and stored.state != "completed":
+            raise RequestInFlight("a request with this Idempotency-Key is still in progress")
+        return stored
+
+    def replay(self, ctx: CommandContext, stored: StoredReceipt) -> CommandOutcome:
+        """The stored response, byte for byte."""
+        assert stored.response_status is not None and stored.response_body is not None
+        metrics.IDEMPOTENT_REPLAYS.labels(ctx.command).inc()
+        headers = dict(stored.response_headers or {})
+        headers["Idempotent-Replayed"] = "true"
+        return CommandOutcome(stored.response_status, stored.response_body, headers, True)
+
+    async def finish(
+        self,
+        uow: UnitOfWork,
+        ctx: CommandContext,
+        accepted: Accepted,
+        events: list[OrderEvent],
+    ) -> CommandOutcome:
+        """Write outbox rows, the audit row and the receipt; the caller commits."""
+        body = render(accepted.body)
+        await uow.outbox.append(events, ctx.event_headers())
+        await uow.audit.append(
+            AuditEntry(
+                actor=ctx.actor,
+                command=ctx.command,
+                command_id=ctx.command_id,
+                idempotency_key=ctx.idempotency_key,
+                order_id=accepted.order_id,
+                version_before=accepted.version_before,
+                version_after=accepted.version_after,
+                outcome="accepted",
+            )
+        )
+        await uow.receipts.complete(
+            client_id=ctx.client_id,
+            key=ctx.idempotency_key,
+            status=accepted.status_code,
+            body=body,
+            headers=accepted.headers,
+            order_id=accepted.order_id,
+        )
+        return CommandOutcome(accepted.status_code, body, accepted.headers)
+
+    async def audit_refusal(self, ctx: CommandContext, trail: Trail, refusal: DomainError) -> None:
+        """Record a refused command in its own transaction."""
+        async with self.uow_factory() as uow:
+            await uow.audit.append(
+                AuditEntry(
+                    actor=ctx.actor,
+                    command=ctx.command,
+                    command_id=ctx.command_id,
+                    idempotency_key=ctx.idempotency_key,
+                    order_id=trail.order_id,
+                    version_before=trail.version_before,
+                    version_after=None,
+                    outcome="rejected",
+                    reason=refusal.detail[:1000],
+                    problem_type=refusal.problem_type,
+                )
+            )
+            await uow.commit()

@@ -1,0 +1,53 @@
+"""PutProduct: create or restock; stock never drops below what orders reserved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orders_cqrs.db.inventory import ProductRow
+from orders_cqrs.domain.commands import PutProduct
+from orders_cqrs.domain.errors import InventoryConflict, VersionConflict
+from orders_cqrs.domain.events import OrderEvent
+from orders_cqrs.write.context import Accepted, CommandContext, Trail
+from orders_cqrs.write.unit_of_work import UnitOfWork
+
+
+def product_view(row: ProductRow) -> dict[str, Any]:
+    """The wire shape of a product and its stock."""
+    return {
+        "sku": row.sku,
+        "name": row.name,
+        "unit_price": {"amount": row.unit_price, "currency": row.currency},
+        "on_hand": row.on_hand,
+        "reserved": row.reserved,
+        "available": row.available,
+        "sold": row.sold,
+        "version": row.version,
+    }
+
+
+async def put_product(
+    cmd: PutProduct, uow: UnitOfWork, ctx: CommandContext, trail: Trail
+) -> tuple[Accepted, list[OrderEvent]]:
+    """Upsert the product; refuse to set stock below open reservations."""
+    current = await uow.inventory.get(cmd.sku)
+    if current is not None and ctx.if_match is not None and ctx.if_match != current.version:
+        raise VersionConflict(ctx.if_match, current.version)
+    row = await uow.inventory.put(
+        sku=cmd.sku,
+        name=cmd.name,
+        unit_price=cmd.unit_price,
+        currency=cmd.currency,
+        on_hand=cmd.on_hand,
+    )
+    if row is None:
+        raise InventoryConflict(f"{cmd.sku}: on_hand {cmd.on_hand} is below reserved stock")
+    answer = Accepted(
+        status_code=200 if current is not None else 201,
+        body=product_view(row),
+        order_id=None,
+        version_before=current.version if current is not None else None,
+        version_after=row.version,
+        headers={"ETag": f'"{row.version}"'},
+    )
+    return answer, []

@@ -1,0 +1,1 @@
+"""Payment providers behind one port, and the reconciler that finishes interrupted attempts."""

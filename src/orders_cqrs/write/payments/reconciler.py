@@ -1,0 +1,81 @@
+"""The reconciler: finishes payment attempts left pending by a crash or a timeout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from orders_cqrs.domain.errors import DomainError
+from orders_cqrs.observability import metrics
+from orders_cqrs.write.context import CommandContext
+from orders_cqrs.write.executor import Executor
+from orders_cqrs.write.payments.port import AuthorizationRequest, PaymentGateway
+from orders_cqrs.write.payments.recording import record_authorization
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    """What one pass did."""
+
+    examined: int
+    recorded: int
+    abandoned: int
+    failed: int
+
+
+async def reconcile(
+    executor: Executor,
+    gateways: dict[str, PaymentGateway],
+    *,
+    older_than: timedelta,
+    limit: int = 500,
+) -> ReconcileReport:
+    """Ask each stale attempt's provider what it decided, and record that decision."""
+    cutoff = datetime.now(UTC) - older_than
+    async with executor.uow_factory() as uow:
+        stale = await uow.attempts.stale(cutoff, limit)
+    recorded = abandoned = failed = 0
+    for attempt_id in stale:
+        async with executor.uow_factory() as uow:
+            attempt = await uow.attempts.lock(attempt_id)
+            if attempt is None or attempt.status != "pending":
+                continue
+            token = await uow.attempts.token_for(attempt.order_id)
+        request = AuthorizationRequest(
+            attempt.id, attempt.order_id, attempt.amount, attempt.currency, token
+        )
+        result = await gateways[attempt.provider].retrieve(request)
+        if result is None:
+            async with executor.uow_factory() as uow:
+                await uow.attempts.finish(
+                    attempt.id, status="abandoned", provider_ref=None, reason="unknown to provider"
+                )
+                if attempt.receipt_client_id and attempt.receipt_key:
+                    await uow.receipts.release(
+                        client_id=attempt.receipt_client_id, key=attempt.receipt_key
+                    )
+                await uow.commit()
+            abandoned += 1
+            metrics.RECONCILED.labels("abandoned").inc()
+            continue
+        ctx = CommandContext(
+            command="authorize_payment",
+            actor="system:reconciler",
+            client_id=attempt.receipt_client_id or "system:reconciler",
+            idempotency_key=attempt.receipt_key or f"reconcile:{attempt.id}",
+            fingerprint="",
+        )
+        try:
+            await record_authorization(executor, attempt.id, result, ctx)
+        except DomainError as refusal:
+            log.warning("reconcile_refused", attempt_id=str(attempt.id), reason=refusal.detail)
+            failed += 1
+            metrics.RECONCILED.labels("refused").inc()
+            continue
+        recorded += 1
+        metrics.RECONCILED.labels("approved" if result.approved else "declined").inc()
+    return ReconcileReport(len(stale), recorded, abandoned, failed)

@@ -1,0 +1,148 @@
+"""Fixtures shared by every suite: real PostgreSQL and Redis, migrated, and real API processes.
+
+Nothing here fakes a store. If the stores are not running, ``scripts/services`` starts them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TEST_DB = "postgresql+psycopg://orders:orders@127.0.0.1:55432/orders_test"
+TABLES = (
+    "audit_log, idempotency_receipts, outbox, payment_attempts, refunds, shipments,"
+    " support_notes, order_lines, payments, orders, products"
+)
+
+
+def plain_dsn(url: str) -> str:
+    """A libpq DSN from an SQLAlchemy URL."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _reachable(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """The migrated test database; the stores are started and the schema upgraded if needed."""
+    url = os.environ.get("ORDERS_DATABASE_URL", DEFAULT_TEST_DB)
+    if not (_reachable("127.0.0.1", 55432) and _reachable("127.0.0.1", 56379)):
+        subprocess.run([str(ROOT / "scripts" / "services"), "start"], check=True)
+    dbname = url.rsplit("/", 1)[1]
+    admin = plain_dsn(url.rsplit("/", 1)[0] + "/postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        if exists is None:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+    env = {**os.environ, "ORDERS_DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection to an emptied test database, for arranging and asserting."""
+    with psycopg.connect(plain_dsn(database_url), autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+        yield conn
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ApiServer:
+    """A real ``orders-cqrs api`` process (uvicorn) on its own port."""
+
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ApiServer:
+        env = {**os.environ, **self.env, "ORDERS_PORT": str(self.port)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "orders_cqrs.cli", "api"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"api exited: {self.process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("api did not become ready")
+
+    def kill9(self) -> None:
+        """SIGKILL: no shutdown hooks, no flush, like a crashed host."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def start_api(database_url: str) -> Iterator[Callable[..., ApiServer]]:
+    """Start API processes with extra settings; all are stopped after the test."""
+    servers: list[ApiServer] = []
+
+    def start(**settings: str) -> ApiServer:
+        env = {"ORDERS_DATABASE_URL": database_url, "ORDERS_ENVIRONMENT": "test"}
+        env.update({f"ORDERS_{k.upper()}": v for k, v in settings.items()})
+        server = ApiServer(env=env).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def api(db: psycopg.Connection[Any], start_api: Callable[..., ApiServer]) -> ApiServer:
+    """One API process on an empty database."""
+    return start_api()
