@@ -1,0 +1,73 @@
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+ORDERS_PG_PORT ?= 55432
+PG_ADMIN_URL := postgresql://orders:orders@127.0.0.1:$(ORDERS_PG_PORT)/postgres
+TEST_DATABASE_URL := postgresql+psycopg://orders:orders@127.0.0.1:$(ORDERS_PG_PORT)/orders_test
+PYTEST_ARGS ?=
+
+LINT_PATHS := src tests alembic
+
+.PHONY: help venv services test-db lint test migrate dev format compose-check clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## create .venv and install the package with its dev extras
+
+# Reinstalls only when pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+services: ## install (if missing) and start local PostgreSQL and Redis
+	scripts/services start
+
+test-db: venv services ## recreate the orders_test database and migrate it to head
+	psql '$(PG_ADMIN_URL)' -X -q -v ON_ERROR_STOP=1 \
+		-c 'DROP DATABASE IF EXISTS orders_test WITH (FORCE)' \
+		-c 'CREATE DATABASE orders_test OWNER orders'
+	ORDERS_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/alembic upgrade head
+	ORDERS_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/alembic check
+
+lint: venv ## ruff check, ruff format --check, mypy
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy src
+
+test: venv services test-db lint ## lint, then the test suite against orders_test
+	ORDERS_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+
+migrate: venv ## upgrade the database named by ORDERS_DATABASE_URL (default: orders)
+	$(BIN)/orders-cqrs migrate
+
+dev: venv services ## migrate, seed demo products and serve the API locally
+	$(BIN)/orders-cqrs migrate
+	$(BIN)/orders-cqrs dev
+
+format: venv ## ruff format and ruff check --fix
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+
+compose-check: ## validate docker-compose.yml
+	@export ORDERS_API_KEYS="$${ORDERS_API_KEYS:-checkout:compose_check_key}"; \
+	if docker compose version >/dev/null 2>&1; then \
+		docker compose config -q; \
+	elif command -v docker-compose >/dev/null 2>&1; then \
+		docker-compose config -q; \
+	else \
+		echo "no compose CLI is installed (need 'docker compose' or 'docker-compose')" >&2; \
+		exit 1; \
+	fi
+
+clean: ## remove .venv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist
+	find . -path ./.git -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -prune -exec rm -rf {} +
