@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from orders_cqrs.config import ApiClient, Settings
+from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.domain.risk import RiskPolicy
+from orders_cqrs.projections.engine import EngineSettings
+from orders_cqrs.projections.port import Projection
+from orders_cqrs.projections.summary_redis import SummaryProjection
+from orders_cqrs.read.summary import SummaryReader
 from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.handlers.authorize import PaymentSettings
 from orders_cqrs.write.handlers.place_order import PlacementPolicy
@@ -36,6 +42,34 @@ def build_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+def build_redis(settings: Settings) -> Redis:
+    """An async Redis client (text responses) with short timeouts: a dead Redis fails fast."""
+    return Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        health_check_interval=10,
+    )
+
+
+def engine_settings(settings: Settings) -> EngineSettings:
+    """The projection engine's knobs."""
+    return EngineSettings(
+        stream=settings.stream_name,
+        batch_size=settings.projection_batch_size,
+        block_ms=settings.projection_block_ms,
+        claim_idle_ms=settings.projection_claim_idle_ms,
+        max_attempts=settings.projection_max_attempts,
+        retry_base_seconds=settings.projection_retry_base_seconds,
+    )
+
+
+def build_projections(redis: Redis) -> dict[str, Projection]:
+    """Every read model the stream feeds, by name."""
+    return {"summary": SummaryProjection(redis)}
+
+
 @dataclass
 class Container:
     """Everything a process needs, built once from settings."""
@@ -48,15 +82,21 @@ class Container:
     payment: PaymentSettings
     refund_window: timedelta
     api_clients: tuple[ApiClient, ...]
+    redis: Redis
+    summary: SummaryReader
+    dead_letters: DeadLetterRepository
+    projections: dict[str, Projection]
 
     async def aclose(self) -> None:
-        """Close the pool."""
+        """Close the pool and the Redis client."""
+        await self.redis.aclose()
         await self.engine.dispose()
 
 
 def build_container(settings: Settings) -> Container:
     """Wire the write side from settings."""
     engine = build_engine(settings)
+    redis = build_redis(settings)
     gateways = sandbox_gateways(slow_seconds=settings.payment_slow_seconds)
     return Container(
         settings=settings,
@@ -78,4 +118,8 @@ def build_container(settings: Settings) -> Container:
         payment=PaymentSettings(timeout_seconds=settings.payment_timeout_seconds),
         refund_window=timedelta(days=settings.refund_window_days),
         api_clients=settings.api_clients,
+        redis=redis,
+        summary=SummaryReader(redis, wait_budget_seconds=settings.read_wait_budget_seconds),
+        dead_letters=DeadLetterRepository(engine),
+        projections=build_projections(redis),
     )

@@ -78,6 +78,72 @@ def dev() -> None:
 
 
 @app.command()
+def relay() -> None:
+    """Publish committed outbox rows to the Redis stream (several may run at once)."""
+    from orders_cqrs.workers import run_relay, serve_metrics, stop_on_signals
+
+    settings = get_settings()
+    configure_logging(json=settings.environment == "production")
+    serve_metrics(settings.relay_metrics_port)
+
+    async def main() -> None:
+        await run_relay(settings, stop_on_signals())
+
+    asyncio.run(main())
+
+
+@app.command()
+def project(name: str = typer.Argument(..., help="summary")) -> None:
+    """Run one projection's consumer (graceful on SIGTERM: finish the batch, ack, exit)."""
+    from orders_cqrs.workers import run_projection, serve_metrics, stop_on_signals
+
+    settings = get_settings()
+    configure_logging(json=settings.environment == "production")
+    serve_metrics(settings.projection_metrics_port)
+
+    async def main() -> None:
+        await run_projection(settings, name, stop_on_signals())
+
+    asyncio.run(main())
+
+
+@app.command()
+def verify(
+    wait: float = typer.Option(30.0, help="seconds to wait for the backlog to drain first"),
+) -> None:
+    """Compare PostgreSQL with every read model; exit 1 on drift, 3 if the backlog never drained."""
+    from orders_cqrs.bootstrap import build_engine, build_redis
+    from orders_cqrs.read.summary import SummaryVersions
+    from orders_cqrs.verify import backlog, compare, wait_for_drain
+
+    settings = get_settings()
+
+    async def main() -> int:
+        engine, redis = build_engine(settings), build_redis(settings)
+        probes = [SummaryVersions(redis)]
+        try:
+            groups = [probe.name for probe in probes]
+            drained = await wait_for_drain(
+                lambda: backlog(engine, redis, settings.stream_name, groups), wait
+            )
+            drifts = await compare(engine, probes)
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+        typer.echo(f"{'projection':12} {'checked':>8} {'missing':>8} {'behind':>8} {'ahead':>8}")
+        for d in drifts:
+            typer.echo(f"{d.projection:12} {d.checked:8} {d.missing:8} {d.behind:8} {d.ahead:8}")
+            for example in d.examples:
+                typer.echo(f"  {example}")
+        if not drained:
+            typer.echo("backlog not drained: differences may be lag, not drift")
+            return 3
+        return 0 if all(d.clean for d in drifts) else 1
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@app.command()
 def reconcile(
     older_than: float = typer.Option(None, help="seconds; default ORDERS_RECONCILE_AFTER_SECONDS"),
     loop: bool = typer.Option(False, help="keep reconciling every 10 s"),

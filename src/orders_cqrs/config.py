@@ -91,6 +91,22 @@ class Settings(BaseSettings):
     payment_slow_seconds: float = Field(default=1.5, ge=0)
     reconcile_after_seconds: float = Field(default=30.0, ge=0)
 
+    stream_name: str = "orders.events"
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    relay_publish_delay_seconds: float = Field(default=0.0, ge=0)
+    relay_metrics_port: int = Field(default=9101, ge=0, le=65535)
+    stream_retention_seconds: float = Field(default=3600.0, ge=0)
+
+    projection_batch_size: int = Field(default=200, ge=1, le=5000)
+    projection_block_ms: int = Field(default=1000, ge=1)
+    projection_claim_idle_ms: int = Field(default=30_000, ge=100)
+    projection_max_attempts: int = Field(default=5, ge=1)
+    projection_retry_base_seconds: float = Field(default=0.2, ge=0)
+    projection_metrics_port: int = Field(default=9102, ge=0, le=65535)
+
+    read_wait_budget_seconds: float = Field(default=2.0, ge=0, le=30)
+
     @model_validator(mode="after")
     def _refuse_dev_keys_in_production(self) -> Settings:
         clients = parse_api_keys(self.api_keys)

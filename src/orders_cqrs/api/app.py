@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
 from orders_cqrs.api.problems import install_problem_handlers
-from orders_cqrs.api.routes import health, inventory, orders
+from orders_cqrs.api.routes import health, inventory, orders, projections, reads
 from orders_cqrs.bootstrap import build_container
 from orders_cqrs.config import Settings, get_settings
 
@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(inventory.router)
     app.include_router(orders.router)
+    app.include_router(reads.router)
+    app.include_router(projections.router)
     app.include_router(health.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)

@@ -11,10 +11,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orders_cqrs.db.errors import StoreBusy, StoreUnavailable
 from orders_cqrs.domain.errors import DomainError
+from orders_cqrs.read.freshness import NotYetProjected
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:orders-cqrs:problem:"
@@ -43,6 +46,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "payment-timeout": (504, "The payment provider did not answer in time"),
     "store-busy": (503, "The service is busy; retry shortly"),
     "unavailable": (503, "A backing store is unavailable; retry shortly"),
+    "projection-lagging": (503, "The read model has not caught up with that version yet"),
     "internal": (500, "Internal error"),
 }
 
@@ -131,6 +135,27 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _down(request: Request, error: StoreUnavailable) -> JSONResponse:
         return problem(
             "unavailable", str(error), instance=request.url.path, headers={"Retry-After": "2"}
+        )
+
+    @app.exception_handler(NotYetProjected)
+    async def _lagging(request: Request, error: NotYetProjected) -> JSONResponse:
+        return problem(
+            "projection-lagging",
+            str(error),
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+            min_version=error.wanted,
+            projected_version=error.have,
+        )
+
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def _redis_down(request: Request, error: Exception) -> JSONResponse:
+        return problem(
+            "unavailable",
+            "the read store is unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Exception)

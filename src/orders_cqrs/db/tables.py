@@ -246,3 +246,28 @@ outbox = Table(
     # The relay's hot path: only unpublished rows, in commit-ish order.
     Index("ix_outbox_unpublished", "position", postgresql_where=text("published_at IS NULL")),
 )
+
+dead_letters = Table(
+    "projection_dead_letters",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("projection", String(64), nullable=False),
+    Column("stream_id", String(64), nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("aggregate_id", Uuid, nullable=False),
+    Column("aggregate_version", Integer, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("entry", JSONB, nullable=False),
+    Column("error", String(4000), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    _ts("failed_at", nullable=False, default_now=True),
+    _ts("replayed_at"),
+    UniqueConstraint("projection", "event_id"),
+    Index(
+        "ix_projection_dead_letters_open",
+        "projection",
+        "id",
+        postgresql_where=text("replayed_at IS NULL"),
+    ),
+)

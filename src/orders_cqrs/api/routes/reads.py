@@ -1,0 +1,82 @@
+"""Order reads from the Redis summary: lagging allowed, lying never (freshness on every answer)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from orders_cqrs.api.auth import CheckoutOrSupport, Support
+from orders_cqrs.api.deps import ContainerDep
+from orders_cqrs.api.routes.responses import problems
+from orders_cqrs.domain.errors import OrderNotFound
+from orders_cqrs.read.summary import SummaryRead
+
+router = APIRouter(tags=["reads"])
+MinVersion = Annotated[
+    int | None,
+    Query(ge=1, le=2**31 - 1, description="Wait (bounded) until the read holds this version."),
+]
+
+
+def _order_view(read: SummaryRead) -> dict[str, Any]:
+    return {**read.order, "freshness": read.freshness.to_dict()}
+
+
+def _etagged(body: dict[str, Any], version: int) -> JSONResponse:
+    return JSONResponse(body, headers={"ETag": f'"{version}"'})
+
+
+@router.get("/v1/orders/{order_id}", responses=problems(404, 503))
+async def get_order(
+    order_id: UUID,
+    principal: CheckoutOrSupport,
+    container: ContainerDep,
+    min_version: MinVersion = None,
+) -> JSONResponse:
+    """The order summary with its freshness; ``min_version`` waits, then 503 rather than lie."""
+    read = await container.summary.order_at_least(str(order_id), min_version)
+    if read is None:
+        raise OrderNotFound(f"no order {order_id} in the read model")
+    return _etagged(_order_view(read), read.freshness.source_version)
+
+
+@router.get("/v1/customers/{customer_id}/orders", responses=problems(503))
+async def customer_orders(
+    customer_id: UUID,
+    principal: CheckoutOrSupport,
+    container: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """A customer's orders, newest first, each with its freshness."""
+    reads = await container.summary.customer_orders(str(customer_id), limit)
+    return {"customer_id": str(customer_id), "orders": [_order_view(r) for r in reads]}
+
+
+@router.get("/v1/support/orders/{order_id}", responses=problems(404, 503))
+async def support_order(
+    order_id: UUID, principal: Support, container: ContainerDep, min_version: MinVersion = None
+) -> JSONResponse:
+    """The one-page support view: the order, the customer's other orders, freshness."""
+    read = await container.summary.order_at_least(str(order_id), min_version)
+    if read is None:
+        raise OrderNotFound(f"no order {order_id} in the read model")
+    others = await container.summary.customer_orders(read.order["customer"]["id"], 20)
+    body = {
+        "order": read.order,
+        "other_orders": [
+            {
+                "order_id": o.order["order_id"],
+                "status": o.order["status"],
+                "total": o.order["total"],
+                "placed_at": o.order["placed_at"],
+                "version": o.freshness.source_version,
+            }
+            for o in others
+            if o.order["order_id"] != str(order_id)
+        ],
+        "freshness": read.freshness.to_dict(),
+    }
+    return _etagged(body, read.freshness.source_version)

@@ -1,0 +1,1 @@
+"""Projections: a store-agnostic engine and one module per read model."""

@@ -1,0 +1,1 @@
+"""The query side: read models only, each answer stamped with its freshness."""

@@ -1,0 +1,101 @@
+"""Long-running workers (relay, projectors) with graceful SIGTERM handling and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from prometheus_client import start_http_server
+
+from orders_cqrs.bootstrap import build_engine, build_projections, build_redis, engine_settings
+from orders_cqrs.config import Settings
+from orders_cqrs.db.dead_letters import DeadLetterRepository
+from orders_cqrs.observability import metrics
+from orders_cqrs.projections.engine import ProjectionEngine
+from orders_cqrs.projections.status import group_lag
+from orders_cqrs.relay.relay import Relay
+
+log = structlog.get_logger(__name__)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT: the worker finishes its batch and exits."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def serve_metrics(port: int) -> None:
+    """Expose this process's metrics on ``port`` (0 disables)."""
+    if port:
+        start_http_server(port, addr="127.0.0.1")
+
+
+def build_relay(settings: Settings) -> tuple[Relay, list[object]]:
+    """The relay and the clients it owns."""
+    engine = build_engine(settings)
+    redis = build_redis(settings)
+    relay = Relay(
+        engine,
+        redis,
+        listen_dsn=settings.database_url.replace("postgresql+psycopg://", "postgresql://"),
+        stream=settings.stream_name,
+        batch_size=settings.relay_batch_size,
+        poll_seconds=settings.relay_poll_seconds,
+        publish_delay_seconds=settings.relay_publish_delay_seconds,
+        retention_seconds=settings.stream_retention_seconds,
+    )
+    return relay, [engine, redis]
+
+
+async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
+    """The relay until stopped."""
+    relay, clients = build_relay(settings)
+    log.info("relay_started", stream=settings.stream_name)
+    try:
+        await relay.run(stop)
+    finally:
+        await _close(clients)
+
+
+async def run_projection(settings: Settings, name: str, stop: asyncio.Event) -> None:
+    """One projection's engine until stopped, exporting its lag every few seconds."""
+    engine = build_engine(settings)
+    redis = build_redis(settings)
+    projections = build_projections(redis)
+    if name not in projections:
+        raise SystemExit(f"unknown projection {name!r}; known: {', '.join(projections)}")
+    dead_letters = DeadLetterRepository(engine)
+    runner = ProjectionEngine(projections[name], redis, dead_letters, engine_settings(settings))
+    exporter = asyncio.create_task(_export_lag(runner, dead_letters, stop))
+    log.info("projection_started", projection=name, consumer=runner.consumer)
+    try:
+        await runner.run(stop)
+    finally:
+        exporter.cancel()
+        await _close([engine, redis])
+
+
+async def _export_lag(
+    runner: ProjectionEngine, dead_letters: DeadLetterRepository, stop: asyncio.Event
+) -> None:
+    name = runner.group
+    while not stop.is_set():
+        try:
+            events, seconds = await group_lag(runner.redis, runner.settings.stream, name)
+            metrics.PROJECTION_LAG_EVENTS.labels(name).set(events)
+            metrics.PROJECTION_LAG_SECONDS.labels(name).set(seconds)
+            metrics.PROJECTION_DEAD_LETTERS.labels(name).set(await dead_letters.count_open(name))
+        except Exception as error:  # lag export must never stop the projector
+            log.warning("projection_lag_export_failed", projection=name, error=repr(error))
+        await asyncio.sleep(2)
+
+
+async def _close(clients: list[object]) -> None:
+    for client in clients:
+        closer = getattr(client, "aclose", None) or getattr(client, "dispose", None)
+        if closer is not None:
+            await closer()
