@@ -18,9 +18,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEST_DB = "postgresql+psycopg://orders:orders@127.0.0.1:55432/orders_test"
+TEST_REDIS_URL = os.environ.get("ORDERS_TEST_REDIS_URL", "redis://127.0.0.1:56379/1")
 TABLES = (
     "audit_log, idempotency_receipts, outbox, payment_attempts, refunds, shipments,"
     " support_notes, order_lines, payments, orders, products"
@@ -64,6 +66,7 @@ def database_url() -> str:
 @pytest.fixture
 def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
     """An autocommit connection to an emptied test database, for arranging and asserting."""
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     with psycopg.connect(plain_dsn(database_url), autocommit=True) as conn:
         conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
         yield conn
@@ -125,15 +128,79 @@ class ApiServer:
                 self.process.wait()
 
 
+def worker_env(database_url: str, settings: dict[str, str]) -> dict[str, str]:
+    """Environment of a process under test: the test stores plus ``ORDERS_<KEY>`` settings."""
+    env = {
+        "ORDERS_DATABASE_URL": database_url,
+        "ORDERS_REDIS_URL": TEST_REDIS_URL,
+        "ORDERS_ENVIRONMENT": "test",
+        "ORDERS_RELAY_METRICS_PORT": "0",
+        "ORDERS_PROJECTION_METRICS_PORT": "0",
+    }
+    env.update({f"ORDERS_{k.upper()}": str(v) for k, v in settings.items()})
+    return env
+
+
+@dataclass
+class Worker:
+    """A real ``orders-cqrs relay`` or ``orders-cqrs project <name>`` process."""
+
+    args: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "orders_cqrs.cli", *self.args],
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return self
+
+    def kill9(self) -> None:
+        """SIGKILL mid-whatever-it-was-doing."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> int:
+        """SIGTERM and wait: the graceful path."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+
+@pytest.fixture
+def start_worker(database_url: str) -> Iterator[Callable[..., Worker]]:
+    """Start relay / projector processes with extra settings; all are stopped after the test."""
+    workers: list[Worker] = []
+
+    def start(*args: str, **settings: str) -> Worker:
+        worker = Worker(list(args), worker_env(database_url, settings)).start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        if worker.process is not None and worker.process.poll() is None:
+            worker.kill9()
+
+
 @pytest.fixture
 def start_api(database_url: str) -> Iterator[Callable[..., ApiServer]]:
     """Start API processes with extra settings; all are stopped after the test."""
     servers: list[ApiServer] = []
 
     def start(**settings: str) -> ApiServer:
-        env = {"ORDERS_DATABASE_URL": database_url, "ORDERS_ENVIRONMENT": "test"}
-        env.update({f"ORDERS_{k.upper()}": v for k, v in settings.items()})
-        server = ApiServer(env=env).start()
+        server = ApiServer(env=worker_env(database_url, settings)).start()
         servers.append(server)
         return server
 

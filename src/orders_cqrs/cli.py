@@ -40,10 +40,14 @@ def migrate() -> None:
 @app.command()
 def api() -> None:
     """Serve the HTTP API on ORDERS_HOST:ORDERS_PORT."""
+    _serve("orders_cqrs.api.app:create_app")
+
+
+def _serve(factory: str) -> None:
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
     uvicorn.run(
-        "orders_cqrs.api.app:create_app",
+        factory,
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -63,7 +67,7 @@ def seed() -> None:
 
 @app.command()
 def dev() -> None:
-    """Laptop mode: seed the demo catalogue, print the dev API keys, serve the API."""
+    """Laptop mode: seed demo products, print dev keys, serve API + relay + projectors."""
     from orders_cqrs.config import DEV_API_KEYS
 
     settings = get_settings()
@@ -73,8 +77,11 @@ def dev() -> None:
         for pair in DEV_API_KEYS.split(","):
             role, key = pair.split(":", 1)
             typer.echo(f"  {role:9} {key}")
-    typer.echo(f"serving on http://{settings.host}:{settings.port}  (Ctrl-C stops)")
-    api()
+    typer.echo(
+        f"serving on http://{settings.host}:{settings.port} with the relay and projectors"
+        " in-process  (Ctrl-C stops)"
+    )
+    _serve("orders_cqrs.api.app:create_dev_app")
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,21 +11,29 @@ from fastapi import FastAPI
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
 from orders_cqrs.api.problems import install_problem_handlers
 from orders_cqrs.api.routes import health, inventory, orders, projections, reads
-from orders_cqrs.bootstrap import build_container
+from orders_cqrs.bootstrap import Container, build_container
 from orders_cqrs.config import Settings, get_settings
+from orders_cqrs.workers import run_projection, run_relay
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the container (pool, gateways) lives as long as the app runs."""
+def create_app(settings: Settings | None = None, *, with_workers: bool = False) -> FastAPI:
+    """Build the app; the container (pool, gateways) lives as long as the app runs.
+
+    ``with_workers`` also runs the relay and every projector in this process (laptop mode).
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = build_container(settings)
         app.state.container = container
+        stop = asyncio.Event()
+        workers = start_workers(settings, container, stop) if with_workers else []
         try:
             yield
         finally:
+            stop.set()
+            await asyncio.gather(*workers, return_exceptions=True)
             await container.aclose()
 
     app = FastAPI(
@@ -42,3 +51,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
     return app
+
+
+def create_dev_app() -> FastAPI:
+    """The all-in-one app of ``orders-cqrs dev``: API, relay and projectors in one process."""
+    return create_app(with_workers=True)
+
+
+def start_workers(
+    settings: Settings, container: Container, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """Relay and projectors as tasks of this process."""
+    tasks = [asyncio.create_task(run_relay(settings, stop))]
+    tasks += [
+        asyncio.create_task(run_projection(settings, name, stop)) for name in container.projections
+    ]
+    return tasks

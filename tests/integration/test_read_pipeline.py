@@ -1,0 +1,147 @@
+"""From a committed outbox row to a read: relay and projector processes, freshness, verify."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import psycopg
+
+from tests.conftest import ROOT, ApiServer, Worker, worker_env
+from tests.support import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, place, put_product
+
+
+def run_verify(database_url: str, wait: float = 20) -> subprocess.CompletedProcess[str]:
+    """``orders-cqrs verify`` against the test stores."""
+    return subprocess.run(
+        [sys.executable, "-m", "orders_cqrs.cli", "verify", "--wait", str(wait)],
+        cwd=ROOT,
+        env={**os.environ, **worker_env(database_url, {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def wait_until_projected(base_url: str, order_id: str, version: int, seconds: float = 15) -> None:
+    """Poll until the summary holds ``version`` of the order."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got = httpx.get(f"{base_url}/v1/orders/{order_id}", headers=headers(CHECKOUT_KEY))
+        if got.status_code == 200 and got.json()["freshness"]["source_version"] >= version:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{order_id} never reached version {version}")
+
+
+def test_a_placed_order_is_readable_at_its_version_with_freshness(
+    db: psycopg.Connection[Any],
+    start_api: Callable[..., ApiServer],
+    start_worker: Callable[..., Worker],
+    database_url: str,
+) -> None:
+    api = start_api()
+    start_worker("relay")
+    start_worker("project", "summary")
+    put_product(api.url, "SKU-READ", on_hand=10)
+    customer = str(uuid.uuid4())
+    placed = place(api.url, order_body(items=[("SKU-READ", 2)], customer_id=customer))
+    order_id, version = placed.json()["order_id"], placed.json()["version"]
+
+    read = httpx.get(
+        f"{api.url}/v1/orders/{order_id}",
+        params={"min_version": version},
+        headers=headers(CHECKOUT_KEY),
+        timeout=10,
+    )
+    assert read.status_code == 200, read.text
+    body = read.json()
+    assert body["version"] == version and body["status"] == "PENDING_PAYMENT"
+    assert body["freshness"]["source_version"] == version
+    assert (
+        body["freshness"]["last_event_id"]
+        == db.execute(
+            "SELECT event_id::text FROM outbox WHERE aggregate_id = %s", (order_id,)
+        ).fetchone()[0]
+    )  # type: ignore[index]
+    assert read.headers["ETag"] == f'"{version}"'
+
+    note = httpx.post(
+        f"{api.url}/v1/orders/{order_id}/notes",
+        json={"body": "called back"},
+        headers=headers(SUPPORT_KEY, str(uuid.uuid4())),
+    )
+    support = httpx.get(
+        f"{api.url}/v1/support/orders/{order_id}",
+        params={"min_version": note.json()["version"]},
+        headers=headers(SUPPORT_KEY),
+        timeout=10,
+    )
+    assert support.status_code == 200
+    assert [n["body"] for n in support.json()["order"]["notes"]] == ["called back"]
+
+    second = place(api.url, order_body(items=[("SKU-READ", 1)], customer_id=customer)).json()
+    httpx.get(
+        f"{api.url}/v1/orders/{second['order_id']}",
+        params={"min_version": 1},
+        headers=headers(CHECKOUT_KEY),
+        timeout=10,
+    )
+    listing = httpx.get(f"{api.url}/v1/customers/{customer}/orders", headers=headers(CHECKOUT_KEY))
+    assert [o["order_id"] for o in listing.json()["orders"]] == [second["order_id"], order_id]
+
+    result = run_verify(database_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "summary" in result.stdout
+
+
+def test_min_version_beyond_the_projection_is_a_clear_503_never_older_data(
+    db: psycopg.Connection[Any],
+    start_api: Callable[..., ApiServer],
+    start_worker: Callable[..., Worker],
+) -> None:
+    api = start_api(read_wait_budget_seconds="0.3")
+    start_worker("relay")
+    start_worker("project", "summary")
+    put_product(api.url, "SKU-READ", on_hand=10)
+    order_id = place(api.url, order_body(items=[("SKU-READ", 1)])).json()["order_id"]
+    wait_until_projected(api.url, order_id, 1)
+    ahead = httpx.get(
+        f"{api.url}/v1/orders/{order_id}", params={"min_version": 2}, headers=headers(CHECKOUT_KEY)
+    )
+    assert ahead.status_code == 503
+    assert ahead.headers["content-type"] == "application/problem+json"
+    assert ahead.headers["Retry-After"] == "1"
+    problem = ahead.json()
+    assert problem["type"].endswith(":projection-lagging")
+    assert (problem["min_version"], problem["projected_version"]) == (2, 1)
+    unknown = httpx.get(f"{api.url}/v1/orders/{uuid.uuid4()}", headers=headers(CHECKOUT_KEY))
+    assert unknown.status_code == 404
+
+
+def test_verify_reports_drift_and_exits_non_zero(
+    db: psycopg.Connection[Any],
+    start_api: Callable[..., ApiServer],
+    start_worker: Callable[..., Worker],
+    database_url: str,
+) -> None:
+    import redis
+
+    from tests.conftest import TEST_REDIS_URL
+
+    api = start_api()
+    start_worker("relay")
+    start_worker("project", "summary")
+    put_product(api.url, "SKU-READ", on_hand=10)
+    order_id = place(api.url, order_body(items=[("SKU-READ", 1)])).json()["order_id"]
+    assert run_verify(database_url).returncode == 0
+    redis.Redis.from_url(TEST_REDIS_URL).delete(f"summary:v1:order:{order_id}")
+    drifted = run_verify(database_url, wait=5)
+    assert drifted.returncode == 1
+    assert "summary" in drifted.stdout and " 1 " in drifted.stdout
