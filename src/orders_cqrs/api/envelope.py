@@ -15,7 +15,7 @@ from orders_cqrs.api.auth import Principal
 from orders_cqrs.write.context import CommandContext
 
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
-_IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+_IF_MATCH = re.compile(r'^"?(\d{1,9})"?$')
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
@@ -30,8 +30,11 @@ def fingerprint(method: str, path: str, body: BaseModel | None) -> str:
 
 
 def parse_if_match(value: str | None) -> int | None:
-    """``"7"`` → 7; None when absent; 400 when it names no version."""
-    if value is None:
+    """``"7"`` → 7; None when absent or ``*`` (any version); 400 when it names no version.
+
+    If-Match compares strongly (RFC 9110 §13.1.1), so a weak ``W/"7"`` names no version.
+    """
+    if value is None or value.strip() == "*":
         return None
     match = _IF_MATCH.match(value.strip())
     if match is None:
@@ -40,9 +43,14 @@ def parse_if_match(value: str | None) -> int | None:
 
 
 def trace_context(value: str | None) -> str:
-    """The caller's W3C traceparent, or a new root one."""
+    """The caller's W3C traceparent when valid, else a new root one.
+
+    Valid means the shape plus the spec's rules: version ``ff`` and all-zero ids are invalid.
+    """
     if value is not None and _TRACEPARENT.match(value):
-        return value
+        version, trace_id, parent_id, _ = value.split("-")
+        if version != "ff" and trace_id != "0" * 32 and parent_id != "0" * 16:
+            return value
     return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 

@@ -128,6 +128,18 @@ class ReceiptRepository:
             )
         )
 
+    async def end_lease(self, *, client_id: str, key: str) -> None:
+        """Let a retry with the same key take over this in-progress claim at once."""
+        await self._conn.execute(
+            update(receipts)
+            .where(
+                receipts.c.client_id == client_id,
+                receipts.c.key == key,
+                receipts.c.state == "in_progress",
+            )
+            .values(locked_until=func.now() - timedelta(seconds=1))
+        )
+
     async def delete_expired(self, batch: int = 5000) -> int:
         """Remove one batch of expired receipts; returns how many went."""
         result = await self._conn.execute(

@@ -59,8 +59,11 @@ async def authorize_payment(
             "the payment provider did not answer in time; retry with the same Idempotency-Key"
             " or wait for reconciliation"
         )
+        # Keep the receipt bound to the attempt: if the reconciler finishes the attempt, it
+        # completes this receipt and a retry replays the result; until then a retry takes
+        # the claim over at once and asks the provider again with the same attempt key.
         async with executor.uow_factory() as uow:
-            await uow.receipts.release(client_id=ctx.client_id, key=ctx.idempotency_key)
+            await uow.receipts.end_lease(client_id=ctx.client_id, key=ctx.idempotency_key)
             await uow.commit()
         await executor.audit_refusal(ctx, trail, timeout)
         metrics.COMMANDS.labels(ctx.command, "rejected").inc()

@@ -6,9 +6,9 @@ from uuid import UUID
 
 from orders_cqrs.domain.errors import DomainError, IllegalTransition
 from orders_cqrs.observability import metrics
-from orders_cqrs.write.context import CommandContext, CommandOutcome, Trail, render
+from orders_cqrs.write.context import CommandContext, CommandOutcome, Trail
 from orders_cqrs.write.executor import Executor
-from orders_cqrs.write.handlers.common import accepted, etag
+from orders_cqrs.write.handlers.common import accepted
 from orders_cqrs.write.payments.port import AuthorizationResult
 
 
@@ -30,8 +30,13 @@ async def record_authorization(
             assert order is not None
             trail.version_before = order.version
             if attempt.status != "pending":
+                # Someone recorded this attempt first: answer with the order as it stands,
+                # and still store this request's receipt and audit row (no second event).
                 answer, _ = accepted(order, order.version)
-                return CommandOutcome(200, render(answer.body), {"ETag": etag(order.version)})
+                outcome = await executor.finish(uow, ctx, answer, [])
+                await uow.commit()
+                metrics.COMMANDS.labels(ctx.command, "accepted").inc()
+                return outcome
             status = "approved" if result.approved else "declined"
             await uow.attempts.finish(
                 attempt_id,
