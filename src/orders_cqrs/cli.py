@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 import uvicorn
@@ -148,6 +149,52 @@ def verify(
         return 0 if all(d.clean for d in drifts) else 1
 
     raise typer.Exit(asyncio.run(main()))
+
+
+@app.command()
+def rebuild(
+    name: str = typer.Argument(..., help="summary"),
+    keep_old: bool = typer.Option(False, help="keep the previous namespace's keys"),
+) -> None:
+    """Rebuild a projection from the outbox into a fresh namespace, then flip readers to it."""
+    from orders_cqrs.bootstrap import build_engine, build_redis, engine_settings
+    from orders_cqrs.db.dead_letters import DeadLetterRepository
+    from orders_cqrs.projections.rebuild import rebuild_summary
+
+    if name != "summary":
+        raise typer.BadParameter(f"no rebuild for {name!r}; rebuildable: summary")
+    settings = get_settings()
+
+    async def main() -> None:
+        engine, redis = build_engine(settings), build_redis(settings)
+        bar: Any = None
+
+        def on_total(total: int) -> None:
+            nonlocal bar
+            bar = typer.progressbar(length=total, label="rebuilding summary from the outbox")
+            bar.__enter__()
+
+        try:
+            report = await rebuild_summary(
+                engine,
+                redis,
+                DeadLetterRepository(engine),
+                engine_settings(settings),
+                on_total=on_total,
+                on_progress=lambda n: bar.update(n) if bar is not None else None,
+                drop_old=not keep_old,
+            )
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
+            await redis.aclose()
+            await engine.dispose()
+        typer.echo(
+            f"summary rebuilt: {report.old_namespace} → {report.new_namespace},"
+            f" {report.scanned} events from the outbox, {report.caught_up} from the stream"
+        )
+
+    asyncio.run(main())
 
 
 @app.command()
