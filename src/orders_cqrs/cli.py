@@ -92,7 +92,7 @@ def relay() -> None:
 
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
-    serve_metrics(settings.relay_metrics_port)
+    serve_metrics(settings.metrics_host, settings.relay_metrics_port)
 
     async def main() -> None:
         await run_relay(settings, stop_on_signals())
@@ -107,7 +107,7 @@ def project(name: str = typer.Argument(..., help="summary")) -> None:
 
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
-    serve_metrics(settings.projection_metrics_port)
+    serve_metrics(settings.metrics_host, settings.projection_metrics_port)
 
     async def main() -> None:
         await run_projection(settings, name, stop_on_signals())

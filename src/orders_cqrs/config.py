@@ -95,6 +95,7 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     relay_publish_delay_seconds: float = Field(default=0.0, ge=0)
+    metrics_host: str = "127.0.0.1"
     relay_metrics_port: int = Field(default=9101, ge=0, le=65535)
     stream_retention_seconds: float = Field(default=3600.0, ge=0)
 

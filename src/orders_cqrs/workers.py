@@ -28,10 +28,10 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def serve_metrics(port: int) -> None:
-    """Expose this process's metrics on ``port`` (0 disables)."""
+def serve_metrics(host: str, port: int) -> None:
+    """Expose this process's metrics on ``host:port`` (port 0 disables)."""
     if port:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=host)
 
 
 def build_relay(settings: Settings) -> tuple[Relay, list[object]]:
