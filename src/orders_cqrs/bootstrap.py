@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from redis.asyncio import Redis
@@ -13,6 +14,7 @@ from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.domain.risk import RiskPolicy
 from orders_cqrs.projections.engine import EngineSettings
 from orders_cqrs.projections.port import Projection
+from orders_cqrs.projections.rebuild import RebuildReport
 from orders_cqrs.projections.summary_redis import SummaryProjection
 from orders_cqrs.read.summary import SummaryReader
 from orders_cqrs.write.executor import Executor
@@ -86,6 +88,7 @@ class Container:
     summary: SummaryReader
     dead_letters: DeadLetterRepository
     projections: dict[str, Projection]
+    rebuilds: dict[str, asyncio.Task[RebuildReport]] = field(default_factory=dict)
 
     async def aclose(self) -> None:
         """Close the pool and the Redis client."""

@@ -107,3 +107,37 @@ def test_rebuild_under_traffic_flips_namespace_with_zero_drift_and_no_empty_read
     verify = run_verify(database_url)
     assert verify.returncode == 0, verify.stdout
     assert f"{len(set(order_ids))}" in verify.stdout
+
+
+def test_ops_can_start_a_rebuild_over_http_and_see_it_finish(
+    db: psycopg.Connection[Any],
+    start_api: Callable[..., ApiServer],
+    start_worker: Callable[..., Worker],
+    database_url: str,
+) -> None:
+    from tests.support import OPS_KEY
+
+    api = start_api()
+    start_worker("relay")
+    start_worker("project", "summary")
+    put_product(api.url, "SKU-RB", on_hand=10)
+    order_id = place(api.url, order_body(items=[("SKU-RB", 1)])).json()["order_id"]
+    wait_until_projected(api.url, order_id, 1)
+    started = httpx.post(f"{api.url}/v1/projections/summary/rebuild", headers=headers(OPS_KEY))
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + 30
+    state = None
+    while time.monotonic() < deadline:
+        listing = httpx.get(f"{api.url}/v1/projections", headers=headers(OPS_KEY)).json()
+        state = listing["projections"][0]["rebuild"]
+        if state != "running":
+            break
+        time.sleep(0.1)
+    assert state == "done: v1 → v2"
+    assert (
+        httpx.get(f"{api.url}/v1/orders/{order_id}", headers=headers(CHECKOUT_KEY)).status_code
+        == 200
+    )
+    assert run_verify(database_url).returncode == 0
+    unknown = httpx.post(f"{api.url}/v1/projections/nope/rebuild", headers=headers(OPS_KEY))
+    assert unknown.status_code == 404

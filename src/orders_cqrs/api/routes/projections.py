@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -10,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from orders_cqrs.api.auth import Ops
 from orders_cqrs.api.deps import ContainerDep
 from orders_cqrs.api.routes.responses import problems
+from orders_cqrs.bootstrap import engine_settings
 from orders_cqrs.domain.errors import DomainError
 from orders_cqrs.projections.engine import replay_dead_letters
 from orders_cqrs.projections.port import Projection
+from orders_cqrs.projections.rebuild import rebuild_summary
 from orders_cqrs.projections.status import read_status
 
 router = APIRouter(prefix="/v1/projections", tags=["projections"])
@@ -46,8 +49,47 @@ async def list_projections(principal: Ops, container: ContainerDep) -> dict[str,
     for name in container.projections:
         status = await read_status(container.redis, stream, name)
         status["dead_letters"] = await container.dead_letters.count_open(name)
+        status["rebuild"] = _rebuild_state(container, name)
         result.append(status)
     return {"projections": result}
+
+
+class RebuildRunning(DomainError):
+    """A rebuild of that projection is already running in this process."""
+
+    problem_type = "illegal-transition"
+
+
+@router.post("/{name}/rebuild", status_code=202, responses=problems(404, 409))
+async def rebuild(name: Name, principal: Ops, container: ContainerDep) -> dict[str, Any]:
+    """Start a blue/green rebuild from the outbox; readers flip when it has caught up."""
+    _projection(container, name)
+    if name != "summary":
+        raise UnknownProjection(f"projection {name} has no rebuild here")
+    running = container.rebuilds.get(name)
+    if running is not None and not running.done():
+        raise RebuildRunning(f"a rebuild of {name} is already running")
+    container.rebuilds[name] = asyncio.create_task(
+        rebuild_summary(
+            container.engine,
+            container.redis,
+            container.dead_letters,
+            engine_settings(container.settings),
+        )
+    )
+    return {"projection": name, "rebuild": "started"}
+
+
+def _rebuild_state(container: ContainerDep, name: str) -> str | None:
+    task = container.rebuilds.get(name)
+    if task is None:
+        return None
+    if not task.done():
+        return "running"
+    if task.cancelled() or task.exception() is not None:
+        return f"failed: {task.exception()!r}"
+    report = task.result()
+    return f"done: {report.old_namespace} → {report.new_namespace}"
 
 
 @router.get("/{name}/dead-letters", responses=problems(404))
