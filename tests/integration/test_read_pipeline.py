@@ -145,3 +145,20 @@ def test_verify_reports_drift_and_exits_non_zero(
     drifted = run_verify(database_url, wait=5)
     assert drifted.returncode == 1
     assert "summary" in drifted.stdout and " 1 " in drifted.stdout
+
+
+def test_the_relay_wakes_on_notify_without_waiting_for_its_poll(
+    db: psycopg.Connection[Any],
+    start_api: Callable[..., ApiServer],
+    start_worker: Callable[..., Worker],
+) -> None:
+    api = start_api()
+    start_worker("relay", relay_poll_seconds="120")
+    start_worker("project", "summary")
+    put_product(api.url, "SKU-READ", on_hand=10)
+    first = place(api.url, order_body(items=[("SKU-READ", 1)])).json()["order_id"]
+    wait_until_projected(api.url, first, 1, seconds=20)  # the relay is up and listening now
+    started = time.monotonic()
+    second = place(api.url, order_body(items=[("SKU-READ", 1)])).json()["order_id"]
+    wait_until_projected(api.url, second, 1, seconds=10)
+    assert time.monotonic() - started < 10  # far below the 120 s poll: NOTIFY woke the relay
