@@ -44,6 +44,7 @@ ALLOWED_FROM: dict[str, frozenset[OrderStatus]] = {
     "ship": frozenset({S.CAPTURED}),
     "deliver": frozenset({S.SHIPPED}),
     "refund": frozenset({S.CAPTURED, S.SHIPPED, S.DELIVERED}),
+    "add_note": frozenset(OrderStatus),
 }
 
 
