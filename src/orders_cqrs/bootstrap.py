@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from opensearchpy import AsyncOpenSearch
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -14,7 +15,9 @@ from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.domain.risk import RiskPolicy
 from orders_cqrs.projections.engine import EngineSettings
 from orders_cqrs.projections.port import Projection
-from orders_cqrs.projections.rebuild import RebuildReport
+from orders_cqrs.projections.rebuild import BlueGreenTarget, RebuildReport
+from orders_cqrs.projections.rebuild_targets import SearchIndexes, SummaryNamespaces
+from orders_cqrs.projections.search_opensearch import SearchProjection
 from orders_cqrs.projections.summary_redis import SummaryProjection
 from orders_cqrs.read.summary import SummaryReader
 from orders_cqrs.write.executor import Executor
@@ -67,9 +70,25 @@ def engine_settings(settings: Settings) -> EngineSettings:
     )
 
 
-def build_projections(redis: Redis) -> dict[str, Projection]:
+def build_opensearch(settings: Settings) -> AsyncOpenSearch:
+    """An async OpenSearch client with short timeouts and no hidden retries (the engine retries)."""
+    return AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=10, max_retries=0)
+
+
+def build_projections(redis: Redis, search: AsyncOpenSearch) -> dict[str, Projection]:
     """Every read model the stream feeds, by name."""
-    return {"summary": SummaryProjection(redis)}
+    return {"summary": SummaryProjection(redis), "search": SearchProjection(search)}
+
+
+def rebuild_target(name: str, redis: Redis, search: AsyncOpenSearch) -> BlueGreenTarget:
+    """The blue/green target of a rebuildable projection."""
+    targets: dict[str, BlueGreenTarget] = {
+        "summary": SummaryNamespaces(redis),
+        "search": SearchIndexes(search),
+    }
+    if name not in targets:
+        raise ValueError(f"no rebuild for {name!r}; rebuildable: {', '.join(targets)}")
+    return targets[name]
 
 
 @dataclass
@@ -88,11 +107,13 @@ class Container:
     summary: SummaryReader
     dead_letters: DeadLetterRepository
     projections: dict[str, Projection]
+    search: AsyncOpenSearch
     rebuilds: dict[str, asyncio.Task[RebuildReport]] = field(default_factory=dict)
 
     async def aclose(self) -> None:
         """Close the pool and the Redis client."""
         await self.redis.aclose()
+        await self.search.close()
         await self.engine.dispose()
 
 
@@ -100,6 +121,7 @@ def build_container(settings: Settings) -> Container:
     """Wire the write side from settings."""
     engine = build_engine(settings)
     redis = build_redis(settings)
+    search = build_opensearch(settings)
     gateways = sandbox_gateways(slow_seconds=settings.payment_slow_seconds)
     return Container(
         settings=settings,
@@ -124,5 +146,6 @@ def build_container(settings: Settings) -> Container:
         redis=redis,
         summary=SummaryReader(redis, wait_budget_seconds=settings.read_wait_budget_seconds),
         dead_letters=DeadLetterRepository(engine),
-        projections=build_projections(redis),
+        projections=build_projections(redis, search),
+        search=search,
     )

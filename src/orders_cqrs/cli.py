@@ -153,29 +153,39 @@ def verify(
 
 @app.command()
 def rebuild(
-    name: str = typer.Argument(..., help="summary"),
-    keep_old: bool = typer.Option(False, help="keep the previous namespace's keys"),
+    name: str = typer.Argument(..., help="summary | search"),
+    keep_old: bool = typer.Option(False, help="keep the previous generation"),
 ) -> None:
-    """Rebuild a projection from the outbox into a fresh namespace, then flip readers to it."""
-    from orders_cqrs.bootstrap import build_engine, build_redis, engine_settings
+    """Rebuild a projection from the outbox into a new generation, then switch readers to it."""
+    from orders_cqrs.bootstrap import (
+        build_engine,
+        build_opensearch,
+        build_redis,
+        engine_settings,
+        rebuild_target,
+    )
     from orders_cqrs.db.dead_letters import DeadLetterRepository
-    from orders_cqrs.projections.rebuild import rebuild_summary
+    from orders_cqrs.projections.rebuild import rebuild as run_rebuild
 
-    if name != "summary":
-        raise typer.BadParameter(f"no rebuild for {name!r}; rebuildable: summary")
     settings = get_settings()
 
     async def main() -> None:
-        engine, redis = build_engine(settings), build_redis(settings)
+        engine, redis, search = (
+            build_engine(settings),
+            build_redis(settings),
+            build_opensearch(settings),
+        )
+        target = rebuild_target(name, redis, search)
         bar: Any = None
 
         def on_total(total: int) -> None:
             nonlocal bar
-            bar = typer.progressbar(length=total, label="rebuilding summary from the outbox")
+            bar = typer.progressbar(length=total, label=f"rebuilding {name} from the outbox")
             bar.__enter__()
 
         try:
-            report = await rebuild_summary(
+            report = await run_rebuild(
+                target,
                 engine,
                 redis,
                 DeadLetterRepository(engine),
@@ -187,10 +197,11 @@ def rebuild(
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)
+            await search.close()
             await redis.aclose()
             await engine.dispose()
         typer.echo(
-            f"summary rebuilt: {report.old_namespace} → {report.new_namespace},"
+            f"{name} rebuilt: {report.old_namespace} → {report.new_namespace},"
             f" {report.scanned} events from the outbox, {report.caught_up} from the stream"
         )
 

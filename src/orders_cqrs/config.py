@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     database_url: str = "postgresql+psycopg://orders:orders@127.0.0.1:55432/orders"
     redis_url: str = "redis://127.0.0.1:56379/0"
+    opensearch_url: str = "http://127.0.0.1:59200"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_lock_timeout_ms: int = Field(default=5000, ge=100)

@@ -6,13 +6,21 @@ import asyncio
 import signal
 
 import structlog
+from opensearchpy import AsyncOpenSearch
 from prometheus_client import start_http_server
 
-from orders_cqrs.bootstrap import build_engine, build_projections, build_redis, engine_settings
+from orders_cqrs.bootstrap import (
+    build_engine,
+    build_opensearch,
+    build_projections,
+    build_redis,
+    engine_settings,
+)
 from orders_cqrs.config import Settings
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.observability import metrics
 from orders_cqrs.projections.engine import ProjectionEngine
+from orders_cqrs.projections.search_opensearch import ensure_index, is_unavailable
 from orders_cqrs.projections.status import group_lag
 from orders_cqrs.relay.relay import Relay
 
@@ -65,9 +73,12 @@ async def run_projection(settings: Settings, name: str, stop: asyncio.Event) -> 
     """One projection's engine until stopped, exporting its lag every few seconds."""
     engine = build_engine(settings)
     redis = build_redis(settings)
-    projections = build_projections(redis)
+    search = build_opensearch(settings)
+    projections = build_projections(redis, search)
     if name not in projections:
         raise SystemExit(f"unknown projection {name!r}; known: {', '.join(projections)}")
+    if name == "search":
+        await _ensure_search_index(search, stop)
     dead_letters = DeadLetterRepository(engine)
     runner = ProjectionEngine(projections[name], redis, dead_letters, engine_settings(settings))
     exporter = asyncio.create_task(_export_lag(runner, dead_letters, stop))
@@ -76,7 +87,7 @@ async def run_projection(settings: Settings, name: str, stop: asyncio.Event) -> 
         await runner.run(stop)
     finally:
         exporter.cancel()
-        await _close([engine, redis])
+        await _close([engine, redis, search])
 
 
 async def _export_lag(
@@ -94,8 +105,27 @@ async def _export_lag(
         await asyncio.sleep(2)
 
 
+async def _ensure_search_index(search: AsyncOpenSearch, stop: asyncio.Event) -> None:
+    """Install the index template and alias, waiting for OpenSearch if it is not up yet."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await ensure_index(search)
+            return
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            log.warning("search_index_unavailable", error=repr(error))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 async def _close(clients: list[object]) -> None:
     for client in clients:
-        closer = getattr(client, "aclose", None) or getattr(client, "dispose", None)
+        closer = (
+            getattr(client, "aclose", None)
+            or getattr(client, "dispose", None)
+            or getattr(client, "close", None)
+        )
         if closer is not None:
             await closer()

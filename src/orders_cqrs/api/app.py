@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
 from orders_cqrs.api.problems import install_problem_handlers
-from orders_cqrs.api.routes import health, inventory, orders, projections, reads
+from orders_cqrs.api.routes import health, inventory, orders, projections, reads, search
 from orders_cqrs.bootstrap import Container, build_container
 from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.workers import run_projection, run_relay
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.include_router(inventory.router)
     app.include_router(orders.router)
     app.include_router(reads.router)
+    app.include_router(search.router)
     app.include_router(projections.router)
     app.include_router(health.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -11,6 +11,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import ConnectionTimeout as OpenSearchTimeout
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -154,6 +156,16 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(
             "unavailable",
             "the read store is unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(OpenSearchConnectionError)
+    @app.exception_handler(OpenSearchTimeout)
+    async def _search_down(request: Request, error: Exception) -> JSONResponse:
+        return problem(
+            "unavailable",
+            "the search index is unavailable",
             instance=request.url.path,
             headers={"Retry-After": "2"},
         )

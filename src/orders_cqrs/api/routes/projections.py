@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from orders_cqrs.api.auth import Ops
 from orders_cqrs.api.deps import ContainerDep
 from orders_cqrs.api.routes.responses import problems
-from orders_cqrs.bootstrap import engine_settings
+from orders_cqrs.bootstrap import engine_settings, rebuild_target
 from orders_cqrs.domain.errors import DomainError
 from orders_cqrs.projections.engine import replay_dead_letters
 from orders_cqrs.projections.port import Projection
-from orders_cqrs.projections.rebuild import rebuild_summary
+from orders_cqrs.projections.rebuild import rebuild
 from orders_cqrs.projections.status import read_status
 
 router = APIRouter(prefix="/v1/projections", tags=["projections"])
@@ -61,16 +61,16 @@ class RebuildRunning(DomainError):
 
 
 @router.post("/{name}/rebuild", status_code=202, responses=problems(404, 409))
-async def rebuild(name: Name, principal: Ops, container: ContainerDep) -> dict[str, Any]:
+async def start_rebuild(name: Name, principal: Ops, container: ContainerDep) -> dict[str, Any]:
     """Start a blue/green rebuild from the outbox; readers flip when it has caught up."""
     _projection(container, name)
-    if name != "summary":
-        raise UnknownProjection(f"projection {name} has no rebuild here")
+    target = rebuild_target(name, container.redis, container.search)
     running = container.rebuilds.get(name)
     if running is not None and not running.done():
         raise RebuildRunning(f"a rebuild of {name} is already running")
     container.rebuilds[name] = asyncio.create_task(
-        rebuild_summary(
+        rebuild(
+            target,
             container.engine,
             container.redis,
             container.dead_letters,

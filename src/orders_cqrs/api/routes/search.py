@@ -1,0 +1,82 @@
+"""Support search: text, filters, date range, sort, pages, highlights, and index freshness."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from orders_cqrs.api.auth import Support
+from orders_cqrs.api.deps import ContainerDep
+from orders_cqrs.api.routes.responses import problems
+from orders_cqrs.domain.errors import InvalidOrder
+from orders_cqrs.projections.status import read_status
+from orders_cqrs.read.search import SORTS, BadCursor, SearchRequest, search_orders
+
+router = APIRouter(tags=["support"])
+Filter = Annotated[
+    list[str] | None,
+    Query(max_length=20, description="Repeat or comma-separate to match any of several values."),
+]
+
+
+class InvalidSearch(InvalidOrder):
+    """A search parameter is out of range (e.g. a foreign cursor)."""
+
+
+def _values(raw: list[str] | None) -> list[str]:
+    values = [v.strip() for item in raw or [] for v in item.split(",") if v.strip()]
+    if any(len(v) > 100 for v in values):
+        raise InvalidSearch("filter values are at most 100 characters")
+    return values
+
+
+@router.get("/v1/support/orders", responses=problems(503))
+async def search(
+    principal: Support,
+    container: ContainerDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    status: Filter = None,
+    payment_state: Filter = None,
+    risk: Filter = None,
+    region: Filter = None,
+    provider: Filter = None,
+    country: Filter = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: Annotated[datetime | None, Query()] = None,
+    sort: Literal["newest", "oldest", "total_desc", "total_asc", "updated"] = "newest",
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: Annotated[int, Query(ge=1, le=500)] = 1,
+    after: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """Find orders by a fragment: order-id or email prefix, part of a name, a SKU or note word."""
+    assert sort in SORTS
+    request = SearchRequest(
+        q=q if q and q.strip() else None,
+        filters={
+            "status": _values(status),
+            "payment_state": _values(payment_state),
+            "risk_flags": _values(risk),
+            "region": _values(region),
+            "provider": _values(provider),
+            "country": _values(country),
+        },
+        placed_from=from_,
+        placed_to=to,
+        sort=sort,
+        size=size,
+        page=page,
+        after=after,
+    )
+    try:
+        result = await search_orders(container.search, request)
+    except BadCursor as error:
+        raise InvalidSearch(str(error)) from error
+    status_now = await read_status(container.redis, container.settings.stream_name, "search")
+    result["freshness"] = {
+        "last_event_id": status_now["last_event_id"],
+        "lag_events": status_now["lag_events"],
+        "lag_seconds": status_now["lag_seconds"],
+    }
+    return result

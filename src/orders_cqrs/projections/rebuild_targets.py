@@ -1,0 +1,77 @@
+"""The blue/green generations of each rebuildable read model."""
+
+from __future__ import annotations
+
+import asyncio
+
+from opensearchpy import AsyncOpenSearch
+from redis.asyncio import Redis
+
+from orders_cqrs.projections.port import Projection
+from orders_cqrs.projections.rebuild import BlueGreenTarget
+from orders_cqrs.projections.search_index import ALIAS
+from orders_cqrs.projections.search_opensearch import SearchProjection, ensure_index
+from orders_cqrs.projections.summary_keys import ACTIVE_KEY, DEFAULT_NAMESPACE
+from orders_cqrs.projections.summary_redis import SummaryProjection
+
+
+class SummaryNamespaces(BlueGreenTarget):
+    """Summary generations are key namespaces; ``summary:active`` names the live one."""
+
+    name = "summary"
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def current(self) -> str:
+        return str(await self.redis.get(ACTIVE_KEY) or DEFAULT_NAMESPACE)
+
+    async def prepare(self, generation: str) -> Projection:
+        await self.drop(generation)  # leftovers of an interrupted rebuild
+        return SummaryProjection(self.redis, namespace=generation)
+
+    async def switch(self, old: str, new: str) -> None:
+        await self.redis.set(ACTIVE_KEY, new)
+
+    async def drop(self, generation: str) -> None:
+        async for key in self.redis.scan_iter(match=f"summary:{generation}:*", count=1000):
+            await self.redis.unlink(key)
+
+
+class SearchIndexes(BlueGreenTarget):
+    """Search generations are versioned indexes behind the ``orders-support`` alias.
+
+    Mapping changes ship this way: the new index takes the current template.
+    """
+
+    name = "search"
+
+    def __init__(self, client: AsyncOpenSearch, *, grace_seconds: float = 5.0) -> None:
+        self.client = client
+        self.grace_seconds = grace_seconds
+
+    async def current(self) -> str:
+        await ensure_index(self.client)
+        aliases = await self.client.indices.get_alias(name=ALIAS)
+        return str(sorted(aliases)[-1])
+
+    async def prepare(self, generation: str) -> Projection:
+        await self.client.indices.delete(index=generation, ignore=404)
+        await self.client.indices.create(index=generation)
+        return SearchProjection(self.client, index=generation)
+
+    async def switch(self, old: str, new: str) -> None:
+        await self.client.indices.refresh(index=new)
+        await self.client.indices.update_aliases(
+            body={
+                "actions": [
+                    {"remove": {"index": old, "alias": ALIAS}},
+                    {"add": {"index": new, "alias": ALIAS}},
+                ]
+            }
+        )
+
+    async def drop(self, generation: str) -> None:
+        # A grace period lets searches that resolved the alias just before the swap finish.
+        await asyncio.sleep(self.grace_seconds)
+        await self.client.indices.delete(index=generation, ignore=404)
