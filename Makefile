@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 
 LINT_PATHS := src tests alembic
 
-.PHONY: help venv services test-db lint test migrate dev format compose-check clean
+.PHONY: help venv services browser test-db lint test migrate dev format compose-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ $(STAMP): pyproject.toml
 services: ## install (if missing) and start local PostgreSQL and Redis
 	scripts/services start
 
+browser: ## install Debian's Chromium for the browser tests (never a downloaded browser)
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 test-db: venv services ## recreate the orders_test database and migrate it to head
 	psql '$(PG_ADMIN_URL)' -X -q -v ON_ERROR_STOP=1 \
 		-c 'DROP DATABASE IF EXISTS orders_test WITH (FORCE)' \
@@ -43,7 +46,7 @@ lint: venv ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy src
 
-test: venv services test-db lint ## lint, then the test suite against orders_test
+test: venv services browser test-db lint ## lint, then the test suite against orders_test
 	ORDERS_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS)
 
 migrate: venv ## upgrade the database named by ORDERS_DATABASE_URL (default: orders)

@@ -118,24 +118,39 @@ def project(name: str = typer.Argument(..., help="summary")) -> None:
 @app.command()
 def verify(
     wait: float = typer.Option(30.0, help="seconds to wait for the backlog to drain first"),
+    projection: list[str] = typer.Option(  # noqa: B008 - typer's idiom for a repeatable option
+        ["summary", "search"], help="read models to compare (repeat the option)"
+    ),
 ) -> None:
     """Compare PostgreSQL with every read model; exit 1 on drift, 3 if the backlog never drained."""
-    from orders_cqrs.bootstrap import build_engine, build_redis
+    from orders_cqrs.bootstrap import build_engine, build_opensearch, build_redis
+    from orders_cqrs.read.search import SearchVersions
     from orders_cqrs.read.summary import SummaryVersions
-    from orders_cqrs.verify import backlog, compare, wait_for_drain
+    from orders_cqrs.verify import VersionProbe, backlog, compare, wait_for_drain
 
     settings = get_settings()
 
     async def main() -> int:
-        engine, redis = build_engine(settings), build_redis(settings)
-        probes = [SummaryVersions(redis)]
+        engine, redis, search = (
+            build_engine(settings),
+            build_redis(settings),
+            build_opensearch(settings),
+        )
+        known: dict[str, VersionProbe] = {
+            "summary": SummaryVersions(redis),
+            "search": SearchVersions(search),
+        }
+        unknown = [name for name in projection if name not in known]
+        if unknown:
+            raise typer.BadParameter(f"unknown projection(s): {', '.join(unknown)}")
+        probes = [known[name] for name in projection]
         try:
-            groups = [probe.name for probe in probes]
             drained = await wait_for_drain(
-                lambda: backlog(engine, redis, settings.stream_name, groups), wait
+                lambda: backlog(engine, redis, settings.stream_name, projection), wait
             )
             drifts = await compare(engine, probes)
         finally:
+            await search.close()
             await redis.aclose()
             await engine.dispose()
         typer.echo(f"{'projection':12} {'checked':>8} {'missing':>8} {'behind':>8} {'ahead':>8}")

@@ -17,10 +17,13 @@ from tests.conftest import ROOT, ApiServer, Worker, worker_env
 from tests.support import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, place, put_product
 
 
-def run_verify(database_url: str, wait: float = 20) -> subprocess.CompletedProcess[str]:
-    """``orders-cqrs verify`` against the test stores."""
+def run_verify(
+    database_url: str, wait: float = 20, projections: tuple[str, ...] = ("summary",)
+) -> subprocess.CompletedProcess[str]:
+    """``orders-cqrs verify`` against the test stores, for the given read models."""
+    chosen = [arg for name in projections for arg in ("--projection", name)]
     return subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.cli", "verify", "--wait", str(wait)],
+        [sys.executable, "-m", "orders_cqrs.cli", "verify", "--wait", str(wait), *chosen],
         cwd=ROOT,
         env={**os.environ, **worker_env(database_url, {})},
         capture_output=True,

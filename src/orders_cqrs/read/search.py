@@ -168,3 +168,24 @@ async def search_orders(client: AsyncOpenSearch, request: SearchRequest) -> dict
         "next_after": next_after,
         "took_ms": response.get("took"),
     }
+
+
+class SearchVersions:
+    """``source_version`` of many orders at once from the support index, for drift checks."""
+
+    name = "search"
+
+    def __init__(self, client: AsyncOpenSearch) -> None:
+        self.client = client
+
+    async def versions(self, order_ids: list[str]) -> list[int | None]:
+        """The index's version of each order (None: missing), in the same order."""
+        if not order_ids:
+            return []
+        response = await self.client.mget(
+            index=ALIAS, body={"ids": order_ids}, params={"_source_includes": "source_version"}
+        )
+        return [
+            int(doc["_source"]["source_version"]) if doc.get("found") else None
+            for doc in response["docs"]
+        ]
