@@ -43,6 +43,10 @@ class EngineSettings:
     retry_base_seconds: float
 
 
+class _Stopping(Exception):
+    """Stop was requested while the read store is down: abandon the batch, unacknowledged."""
+
+
 def consumer_name() -> str:
     """Unique per process, so a restarted projector reclaims what its predecessor left."""
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -166,14 +170,19 @@ class ProjectionEngine:
                 await _sleep(stop, _backoff(outages))
             except Exception as error:
                 log.warning("projection_batch_failed", projection=self.group, error=repr(error))
-                return [await self._apply_one(event, stop) for event in events]
+                try:
+                    return [await self._apply_one(event, stop) for event in events]
+                except _Stopping:
+                    return None
 
     async def _apply_one(self, event: StreamEvent, stop: asyncio.Event) -> str:
         attempt = 1
         while True:
             try:
                 return str((await self.projection.apply([event]))[0])
-            except StoreUnavailableError:
+            except StoreUnavailableError as error:
+                if stop.is_set():
+                    raise _Stopping from error
                 metrics.PROJECTION_RETRIES.labels(self.group).inc()
                 await _sleep(stop, _backoff(attempt))
             except Exception as error:

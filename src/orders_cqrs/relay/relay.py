@@ -7,6 +7,7 @@ published again: the stream may hold a duplicate, never a gap. Projectors are id
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from datetime import UTC, datetime
@@ -103,6 +104,9 @@ class Relay:
                     failures += 1
                     metrics.RELAY_ERRORS.labels("redis").inc()
                     log.warning("relay_redis_unavailable", error=str(error), failures=failures)
+                    # The backlog grows exactly now: keep the gauges honest while we wait.
+                    with contextlib.suppress(SQLAlchemyError, OSError):
+                        await self.refresh_backlog()
                     await self._sleep(stop, _backoff(failures))
                     continue
                 except SQLAlchemyError as error:
