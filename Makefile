@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-services: ## install (if missing) and start local PostgreSQL and Redis
+services: ## install (if missing) and start local PostgreSQL, Redis and OpenSearch
 	scripts/services start
 
 browser: ## install Debian's Chromium for the browser tests (never a downloaded browser)
