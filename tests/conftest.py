@@ -25,7 +25,7 @@ DEFAULT_TEST_DB = "postgresql+psycopg://orders:orders@127.0.0.1:55432/orders_tes
 TEST_REDIS_URL = os.environ.get("ORDERS_TEST_REDIS_URL", "redis://127.0.0.1:56379/1")
 TABLES = (
     "audit_log, idempotency_receipts, outbox, payment_attempts, refunds, shipments,"
-    " support_notes, order_lines, payments, orders, products"
+    " support_notes, order_lines, payments, orders, products, projection_dead_letters"
 )
 
 

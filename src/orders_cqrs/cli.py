@@ -223,6 +223,67 @@ def rebuild(
     asyncio.run(main())
 
 
+dead_letters_app = typer.Typer(no_args_is_help=True, help="List and replay dead letters.")
+app.add_typer(dead_letters_app, name="dead-letters")
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(name: str = typer.Argument(..., help="projection name")) -> None:
+    """Open dead letters of a projection, with their errors."""
+    from orders_cqrs.bootstrap import build_engine
+    from orders_cqrs.db.dead_letters import DeadLetterRepository
+
+    async def main() -> None:
+        engine = build_engine(get_settings())
+        try:
+            letters = await DeadLetterRepository(engine).list_for(name)
+        finally:
+            await engine.dispose()
+        typer.echo(f"{len(letters)} open dead letter(s) for {name}")
+        for letter in letters:
+            typer.echo(
+                f"  #{letter.id} {letter.event_type} {letter.aggregate_id}"
+                f" v{letter.aggregate_version} attempts={letter.attempts}: {letter.error[:200]}"
+            )
+
+    asyncio.run(main())
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(
+    name: str = typer.Argument(..., help="projection name"),
+    ids: list[int] = typer.Option(None, "--id", help="only these dead letters (repeatable)"),  # noqa: B008
+) -> None:
+    """Apply dead letters again once their cause is fixed; failures stay parked."""
+    from orders_cqrs.bootstrap import build_engine, build_opensearch, build_projections, build_redis
+    from orders_cqrs.db.dead_letters import DeadLetterRepository
+    from orders_cqrs.projections.engine import replay_dead_letters
+
+    settings = get_settings()
+
+    async def main() -> tuple[int, int]:
+        engine, redis, search = (
+            build_engine(settings),
+            build_redis(settings),
+            build_opensearch(settings),
+        )
+        try:
+            projections = build_projections(redis, search)
+            if name not in projections:
+                raise typer.BadParameter(f"unknown projection {name!r}")
+            return await replay_dead_letters(
+                projections[name], DeadLetterRepository(engine), list(ids) if ids else None
+            )
+        finally:
+            await search.close()
+            await redis.aclose()
+            await engine.dispose()
+
+    replayed, failing = asyncio.run(main())
+    typer.echo(f"replayed {replayed}, still failing {failing}")
+    raise typer.Exit(0 if failing == 0 else 1)
+
+
 @app.command()
 def reconcile(
     older_than: float = typer.Option(None, help="seconds; default ORDERS_RECONCILE_AFTER_SECONDS"),
