@@ -49,7 +49,7 @@ def test_a_placed_order_is_readable_at_its_version_with_freshness(
     start_worker: Callable[..., Worker],
     database_url: str,
 ) -> None:
-    api = start_api()
+    api = start_api(read_wait_budget_seconds="15")  # generous: workers may still be starting
     start_worker("relay")
     start_worker("project", "summary")
     put_product(api.url, "SKU-READ", on_hand=10)
