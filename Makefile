@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 
 ORDERS_PG_PORT ?= 55432
 PG_ADMIN_URL := postgresql://orders:orders@127.0.0.1:$(ORDERS_PG_PORT)/postgres
-TEST_DATABASE_URL := postgresql+psycopg://orders:orders@127.0.0.1:$(ORDERS_PG_PORT)/orders_test
+TEST_DB ?= orders_test
+TEST_DATABASE_URL := postgresql+psycopg://orders:orders@127.0.0.1:$(ORDERS_PG_PORT)/$(TEST_DB)
 PYTEST_ARGS ?=
 
 LINT_PATHS := src tests alembic
@@ -34,10 +35,10 @@ services: ## install (if missing) and start local PostgreSQL, Redis and OpenSear
 browser: ## install Debian's Chromium for the browser tests (never a downloaded browser)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test-db: venv services ## recreate the orders_test database and migrate it to head
+test-db: venv services ## recreate the test database (TEST_DB, default orders_test) and migrate it to head
 	psql '$(PG_ADMIN_URL)' -X -q -v ON_ERROR_STOP=1 \
-		-c 'DROP DATABASE IF EXISTS orders_test WITH (FORCE)' \
-		-c 'CREATE DATABASE orders_test OWNER orders'
+		-c 'DROP DATABASE IF EXISTS $(TEST_DB) WITH (FORCE)' \
+		-c 'CREATE DATABASE $(TEST_DB) OWNER orders'
 	ORDERS_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/alembic upgrade head
 	ORDERS_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/alembic check
 
