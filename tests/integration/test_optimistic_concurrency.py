@@ -98,15 +98,15 @@ def test_a_412_does_not_use_up_the_idempotency_key(
 
 
 @pytest.mark.parametrize("value", ["abc", '"-1"', '"1", "2"', '"v2"'])
-def test_malformed_if_match_is_a_400_problem_and_changes_nothing(
+def test_malformed_if_match_is_a_422_problem_and_changes_nothing(
     api: ApiServer, db: psycopg.Connection[Any], value: str
 ) -> None:
     order_id = _authorized_order(api.url)
     response = _note(api.url, order_id, "bad-if-match", **{"If-Match": value})
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["type"] == "urn:orders-cqrs:problem:malformed-request"
-    assert response.json()["status"] == 400
+    assert response.json()["type"] == "urn:orders-cqrs:problem:validation"
+    assert response.json()["status"] == 422
     assert _state(db, order_id) == (2, "AUTHORIZED", 2, 0)
 
 

@@ -15,6 +15,7 @@ from orders_cqrs.api.auth import Principal
 from orders_cqrs.write.context import CommandContext
 
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+IF_MATCH_PATTERN = r'^(\*|"?[0-9]{1,9}"?)$'
 _IF_MATCH = re.compile(r'^"?(\d{1,9})"?$')
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
@@ -70,7 +71,11 @@ class Envelope:
         ],
         if_match: Annotated[
             str | None,
-            Header(alias="If-Match", max_length=40, description='Expected version, e.g. "3".'),
+            Header(
+                alias="If-Match",
+                pattern=IF_MATCH_PATTERN,
+                description='Expected version (strong ETag), e.g. "3"; * matches any.',
+            ),
         ] = None,
         traceparent: Annotated[str | None, Header(max_length=55)] = None,
     ) -> None:

@@ -100,6 +100,21 @@ class ProjectionEngine:
                     "projection_stream_unavailable", projection=self.group, error=str(error)
                 )
                 await _sleep(stop, _backoff(failures))
+        await self._leave_group()
+
+    async def _leave_group(self) -> None:
+        """On a graceful stop, remove this consumer if it holds nothing pending."""
+        with contextlib.suppress(RedisError, OSError):
+            pending = await self.redis.xpending_range(
+                self.settings.stream,
+                self.group,
+                min="-",
+                max="+",
+                count=1,
+                consumername=self.consumer,
+            )
+            if not pending:
+                await self.redis.xgroup_delconsumer(self.settings.stream, self.group, self.consumer)
 
     async def run_until_idle(self) -> None:
         """Consume until nothing is left to read (tests and rebuild catch-up)."""

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from opensearchpy import AsyncOpenSearch
+from opensearchpy.exceptions import NotFoundError
 
 from orders_cqrs.projections.search_index import ALIAS
 
@@ -159,7 +160,11 @@ async def search_orders(client: AsyncOpenSearch, request: SearchRequest) -> dict
     """Run the search; hits, total, highlights and the cursor of the next page."""
     if not request.after and request.page * request.size > MAX_WINDOW:
         raise BadCursor(f"pages beyond {MAX_WINDOW} hits need the `after` cursor")
-    response = await client.search(index=ALIAS, body=build_query(request))
+    try:
+        response = await client.search(index=ALIAS, body=build_query(request))
+    except NotFoundError:
+        # The index appears with the first projected order; before that, nothing matches.
+        return {"total": 0, "hits": [], "next_after": None, "took_ms": 0}
     hits = response["hits"]["hits"]
     next_after = encode_cursor(hits[-1]["sort"]) if len(hits) == request.size else None
     return {
@@ -182,9 +187,12 @@ class SearchVersions:
         """The index's version of each order (None: missing), in the same order."""
         if not order_ids:
             return []
-        response = await self.client.mget(
-            index=ALIAS, body={"ids": order_ids}, params={"_source_includes": "source_version"}
-        )
+        try:
+            response = await self.client.mget(
+                index=ALIAS, body={"ids": order_ids}, params={"_source_includes": "source_version"}
+            )
+        except NotFoundError:
+            return [None] * len(order_ids)
         return [
             int(doc["_source"]["source_version"]) if doc.get("found") else None
             for doc in response["docs"]

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from orders_cqrs.api.deps import ContainerDep
 from orders_cqrs.api.problems import problem
+from orders_cqrs.api.routes.responses import PROBLEM_SCHEMA
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +19,15 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "PostgreSQL is not reachable"}})
+@router.get(
+    "/readyz",
+    responses={
+        503: {
+            "description": "PostgreSQL is not reachable",
+            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+        }
+    },
+)
 async def readyz(container: ContainerDep) -> Response:
     """Ready when PostgreSQL answers."""
     try:

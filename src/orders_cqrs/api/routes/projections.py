@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from orders_cqrs.api.auth import Ops
 from orders_cqrs.api.deps import ContainerDep
@@ -32,7 +32,7 @@ class ReplayIn(BaseModel):
     """Which dead letters to replay; all open ones when ``ids`` is absent."""
 
     model_config = ConfigDict(extra="forbid")
-    ids: Annotated[list[int], Field(max_length=1000)] | None = None
+    ids: Annotated[list[StrictInt], Field(max_length=1000)] | None = None
 
 
 def _projection(container: ContainerDep, name: str) -> Projection:

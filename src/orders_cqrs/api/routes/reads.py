@@ -7,11 +7,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
 
 from orders_cqrs.api.auth import CheckoutOrSupport, Support
 from orders_cqrs.api.deps import ContainerDep
 from orders_cqrs.api.routes.responses import problems
 from orders_cqrs.domain.errors import OrderNotFound
+from orders_cqrs.read.freshness import NotYetProjected
 from orders_cqrs.read.summary import SummaryRead
 
 router = APIRouter(tags=["reads"])
@@ -29,6 +31,27 @@ def _etagged(body: dict[str, Any], version: int) -> JSONResponse:
     return JSONResponse(body, headers={"ETag": f'"{version}"'})
 
 
+async def _read(container: ContainerDep, order_id: UUID, min_version: int | None) -> SummaryRead:
+    """The summary at ``min_version`` or later; 404 when no such order exists anywhere."""
+    try:
+        read = await container.summary.order_at_least(str(order_id), min_version)
+    except NotYetProjected as lagging:
+        if lagging.have is None and not await _exists_in_write_model(container, order_id):
+            raise OrderNotFound(f"no order {order_id}") from lagging
+        raise
+    if read is None:
+        raise OrderNotFound(f"no order {order_id} in the read model")
+    return read
+
+
+async def _exists_in_write_model(container: ContainerDep, order_id: UUID) -> bool:
+    # Only asked when the read model has nothing after the wait: tells "lagging" (retry)
+    # from "never existed" (404), so a client does not retry a typo forever.
+    async with container.engine.connect() as conn:
+        found = await conn.execute(text("SELECT 1 FROM orders WHERE id = :id"), {"id": order_id})
+        return found.first() is not None
+
+
 @router.get("/v1/orders/{order_id}", responses=problems(404, 503))
 async def get_order(
     order_id: UUID,
@@ -37,9 +60,7 @@ async def get_order(
     min_version: MinVersion = None,
 ) -> JSONResponse:
     """The order summary with its freshness; ``min_version`` waits, then 503 rather than lie."""
-    read = await container.summary.order_at_least(str(order_id), min_version)
-    if read is None:
-        raise OrderNotFound(f"no order {order_id} in the read model")
+    read = await _read(container, order_id, min_version)
     return _etagged(_order_view(read), read.freshness.source_version)
 
 
@@ -60,9 +81,7 @@ async def support_order(
     order_id: UUID, principal: Support, container: ContainerDep, min_version: MinVersion = None
 ) -> JSONResponse:
     """The one-page support view: the order, the customer's other orders, freshness."""
-    read = await container.summary.order_at_least(str(order_id), min_version)
-    if read is None:
-        raise OrderNotFound(f"no order {order_id} in the read model")
+    read = await _read(container, order_id, min_version)
     others = await container.summary.customer_orders(read.order["customer"]["id"], 20)
     body = {
         "order": read.order,

@@ -20,9 +20,15 @@ def command_response(outcome: CommandOutcome) -> Response:
     )
 
 
+PROBLEM_SCHEMA = Problem.model_json_schema()
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem responses an operation can give."""
+    """OpenAPI entries for the problem responses an operation can give (problem+json only)."""
     return {
-        status: {"model": Problem, "content": {"application/problem+json": {}}}
-        for status in (400, 401, 403, 413, 422, *statuses)
+        status: {
+            "description": "RFC 9457 problem details",
+            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+        }
+        for status in (400, 401, 403, 413, 415, 422, *statuses)
     }
