@@ -7,11 +7,14 @@ refuses the well-known development API keys so a laptop default never reaches re
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Role = Literal["checkout", "support", "ops"]
@@ -60,6 +63,18 @@ def parse_api_keys(spec: str) -> tuple[ApiClient, ...]:
     return tuple(clients)
 
 
+def default_clickhouse_url() -> str:
+    """chDB under the services' state directory when it is writable, else the repo's ``.run/``.
+
+    The analytics store works out of the box on a laptop (``make dev``) with no server: the real
+    ClickHouse engine runs in-process. Production names an ``http://`` server instead.
+    """
+    state = Path("/var/lib/orders-cqrs")
+    writable = os.access(state, os.W_OK) if state.exists() else os.access(state.parent, os.W_OK)
+    base = state if writable else Path.cwd() / ".run"
+    return f"chdb://{base / 'chdb'}"
+
+
 class Settings(BaseSettings):
     """Every setting of the service; see the README for what each one does."""
 
@@ -70,7 +85,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     database_url: str = "postgresql+psycopg://orders:orders@127.0.0.1:55432/orders"
     redis_url: str = "redis://127.0.0.1:56379/0"
-    opensearch_url: str = "http://127.0.0.1:59200"
+    opensearch_url: str = "http://127.0.0.1:19200"
+    # http(s)://host:8123/db (a server) | chdb:///abs/path (in-process engine) | "" (no analytics)
+    clickhouse_url: str = Field(default_factory=default_clickhouse_url)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_lock_timeout_ms: int = Field(default=5000, ge=100)
@@ -106,8 +123,28 @@ class Settings(BaseSettings):
     projection_max_attempts: int = Field(default=5, ge=1)
     projection_retry_base_seconds: float = Field(default=0.2, ge=0)
     projection_metrics_port: int = Field(default=9102, ge=0, le=65535)
+    # ClickHouse wants few large inserts: the analytics projector reads bigger batches.
+    analytics_batch_size: int = Field(default=1000, ge=1, le=10_000)
 
     read_wait_budget_seconds: float = Field(default=2.0, ge=0, le=30)
+
+    # An order is stuck when it sits in a non-final state longer than its SLA (DESIGN §3).
+    stuck_authorizing_seconds: int = Field(default=300, ge=1)  # PENDING_PAYMENT since placed_at
+    stuck_authorized_seconds: int = Field(default=3600, ge=1)  # AUTHORIZED since authorized_at
+    stuck_captured_seconds: int = Field(default=172_800, ge=1)  # CAPTURED since captured_at
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _known_clickhouse_url(cls, value: str) -> str:
+        url = value.strip()
+        if not url:
+            return url
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return url
+        if parts.scheme == "chdb" and not parts.netloc and parts.path.startswith("/"):
+            return url
+        raise ValueError("ORDERS_CLICKHOUSE_URL is http(s)://host:port/db or chdb:///abs/path")
 
     @model_validator(mode="after")
     def _refuse_dev_keys_in_production(self) -> Settings:
