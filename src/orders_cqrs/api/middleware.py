@@ -16,6 +16,13 @@ def _is_json(content_type: bytes) -> bool:
     return media == b"application/json" or media.endswith(b"+json")
 
 
+def _is_page_form(scope: Scope, content_type: bytes) -> bool:
+    # The browser pages post plain HTML forms; the JSON API does not accept them.
+    media = content_type.split(b";", 1)[0].strip().lower()
+    path = str(scope.get("path", ""))
+    return media == b"application/x-www-form-urlencoded" and path.startswith(("/support", "/ops"))
+
+
 class BodyTooLarge(HTTPException):
     """Raised from ``receive`` when the body passes the cap; FastAPI passes it through as 413."""
 
@@ -40,7 +47,8 @@ class BodySizeLimit:
             await self._refuse(send, 413, "payload-too-large", "The request body is too large")
             return
         has_body = (declared is not None and declared != b"0") or b"transfer-encoding" in headers
-        if has_body and not _is_json(headers.get(b"content-type", b"")):
+        content_type = headers.get(b"content-type", b"")
+        if has_body and not (_is_json(content_type) or _is_page_form(scope, content_type)):
             await self._refuse(send, 415, "unsupported-media-type", "Send application/json")
             return
         seen = 0

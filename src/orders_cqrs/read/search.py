@@ -118,6 +118,7 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
         "size": request.size,
         "track_total_hits": True,
         "highlight": {
+            "encoder": "html",  # fragments come back HTML-escaped, except our own tags
             "pre_tags": ["<mark>"],
             "post_tags": ["</mark>"],
             "fields": {name: {"number_of_fragments": 1} for name in HIGHLIGHT_FIELDS},
