@@ -24,6 +24,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEST_DB = "postgresql+psycopg://orders:orders@127.0.0.1:55432/orders_test"
 TEST_REDIS_URL = os.environ.get("ORDERS_TEST_REDIS_URL", "redis://127.0.0.1:56379/1")
+OPENSEARCH_URL = os.environ.get("ORDERS_OPENSEARCH_URL", "http://127.0.0.1:19200")
 TABLES = (
     "audit_log, idempotency_receipts, outbox, payment_attempts, refunds, shipments,"
     " support_notes, order_lines, payments, orders, products, projection_dead_letters"
@@ -137,6 +138,7 @@ def worker_env(database_url: str, settings: dict[str, str]) -> dict[str, str]:
     env = {
         "ORDERS_DATABASE_URL": database_url,
         "ORDERS_REDIS_URL": TEST_REDIS_URL,
+        "ORDERS_OPENSEARCH_URL": OPENSEARCH_URL,
         "ORDERS_ENVIRONMENT": "test",
         "ORDERS_RELAY_METRICS_PORT": "0",
         "ORDERS_PROJECTION_METRICS_PORT": "0",

@@ -7,12 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
 from orders_cqrs.api.problems import install_problem_handlers
 from orders_cqrs.api.routes import health, inventory, orders, projections, reads, search
 from orders_cqrs.bootstrap import Container, build_container
 from orders_cqrs.config import Settings, get_settings
+from orders_cqrs.web.routes import STATIC_DIR
+from orders_cqrs.web.routes import router as web_router
 from orders_cqrs.workers import run_projection, run_relay
 
 
@@ -49,6 +52,8 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.include_router(search.router)
     app.include_router(projections.router)
     app.include_router(health.router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
     return app

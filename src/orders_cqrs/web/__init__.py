@@ -1,0 +1,1 @@
+"""The support console: server-rendered pages for people, over the same reads and commands."""
