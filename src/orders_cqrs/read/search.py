@@ -157,12 +157,14 @@ def _hit(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def search_orders(client: AsyncOpenSearch, request: SearchRequest) -> dict[str, Any]:
+async def search_orders(
+    client: AsyncOpenSearch, request: SearchRequest, *, index: str = ALIAS
+) -> dict[str, Any]:
     """Run the search; hits, total, highlights and the cursor of the next page."""
     if not request.after and request.page * request.size > MAX_WINDOW:
         raise BadCursor(f"pages beyond {MAX_WINDOW} hits need the `after` cursor")
     try:
-        response = await client.search(index=ALIAS, body=build_query(request))
+        response = await client.search(index=index, body=build_query(request))
     except NotFoundError:
         # The index appears with the first projected order; before that, nothing matches.
         return {"total": 0, "hits": [], "next_after": None, "took_ms": 0}
