@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout as OpenSearchTimeout
+from opensearchpy.exceptions import TransportError as OpenSearchTransportError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -162,6 +163,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OpenSearchConnectionError)
     @app.exception_handler(OpenSearchTimeout)
+    @app.exception_handler(OpenSearchTransportError)
     async def _search_down(request: Request, error: Exception) -> JSONResponse:
         return problem(
             "unavailable",

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from opensearchpy.exceptions import RequestError
 
 from orders_cqrs.api.auth import Support
 from orders_cqrs.api.deps import ContainerDep
@@ -19,6 +20,10 @@ Filter = Annotated[
     list[str] | None,
     Query(max_length=20, description="Repeat or comma-separate to match any of several values."),
 ]
+
+
+EARLIEST = datetime(1970, 1, 1)
+LATEST = datetime(2200, 1, 1)
 
 
 class InvalidSearch(InvalidOrder):
@@ -52,6 +57,9 @@ async def search(
 ) -> dict[str, Any]:
     """Find orders by a fragment: order-id or email prefix, part of a name, a SKU or note word."""
     assert sort in SORTS
+    for bound in (from_, to):
+        if bound is not None and not EARLIEST <= bound.replace(tzinfo=None) <= LATEST:
+            raise InvalidSearch("from and to must lie between 1970 and 2200")
     request = SearchRequest(
         q=q if q and q.strip() else None,
         filters={
@@ -73,6 +81,8 @@ async def search(
         result = await search_orders(container.search, request)
     except BadCursor as error:
         raise InvalidSearch(str(error)) from error
+    except RequestError as error:  # a 400 from OpenSearch is a request we should not send
+        raise InvalidSearch("the search could not be run with these parameters") from error
     status_now = await read_status(container.redis, container.settings.stream_name, "search")
     result["freshness"] = {
         "last_event_id": status_now["last_event_id"],
