@@ -139,6 +139,8 @@ def worker_env(database_url: str, settings: dict[str, str]) -> dict[str, str]:
         "ORDERS_DATABASE_URL": database_url,
         "ORDERS_REDIS_URL": TEST_REDIS_URL,
         "ORDERS_OPENSEARCH_URL": OPENSEARCH_URL,
+        # Analytics (an in-process chDB engine per API) only where a test asks for it.
+        "ORDERS_CLICKHOUSE_URL": "",
         "ORDERS_ENVIRONMENT": "test",
         "ORDERS_RELAY_METRICS_PORT": "0",
         "ORDERS_PROJECTION_METRICS_PORT": "0",

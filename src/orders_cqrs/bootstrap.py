@@ -13,12 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from orders_cqrs.config import ApiClient, Settings
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.domain.risk import RiskPolicy
+from orders_cqrs.projections.analytics_clickhouse import AnalyticsProjection
+from orders_cqrs.projections.clickhouse_session import ClickHouseSession, build_session
 from orders_cqrs.projections.engine import EngineSettings
 from orders_cqrs.projections.port import Projection
 from orders_cqrs.projections.rebuild import BlueGreenTarget, RebuildReport
 from orders_cqrs.projections.rebuild_targets import SearchIndexes, SummaryNamespaces
 from orders_cqrs.projections.search_opensearch import SearchProjection
 from orders_cqrs.projections.summary_redis import SummaryProjection
+from orders_cqrs.read.dashboards import Dashboards, StuckSla
 from orders_cqrs.read.summary import SummaryReader
 from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.handlers.authorize import PaymentSettings
@@ -75,9 +78,37 @@ def build_opensearch(settings: Settings) -> AsyncOpenSearch:
     return AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=10, max_retries=0)
 
 
-def build_projections(redis: Redis, search: AsyncOpenSearch) -> dict[str, Projection]:
-    """Every read model the stream feeds, by name."""
-    return {"summary": SummaryProjection(redis), "search": SearchProjection(search)}
+def build_clickhouse(settings: Settings) -> ClickHouseSession | None:
+    """The process's one ClickHouse session (opened on first use); None without analytics.
+
+    Build it once per process and pass it around: with chDB the engine is per process.
+    """
+    return build_session(settings.clickhouse_url)
+
+
+def build_dashboards(settings: Settings, clickhouse: ClickHouseSession | None) -> Dashboards | None:
+    """The dashboard queries, with the stuck-order SLAs from settings."""
+    if clickhouse is None:
+        return None
+    sla = StuckSla(
+        pending_payment=settings.stuck_authorizing_seconds,
+        authorized=settings.stuck_authorized_seconds,
+        captured=settings.stuck_captured_seconds,
+    )
+    return Dashboards(clickhouse, sla)
+
+
+def build_projections(
+    redis: Redis, search: AsyncOpenSearch, *, clickhouse: ClickHouseSession | None = None
+) -> dict[str, Projection]:
+    """Every read model the stream feeds, by name (analytics only when ClickHouse is set)."""
+    projections: dict[str, Projection] = {
+        "summary": SummaryProjection(redis),
+        "search": SearchProjection(search),
+    }
+    if clickhouse is not None:
+        projections["analytics"] = AnalyticsProjection(clickhouse)
+    return projections
 
 
 def rebuild_target(name: str, redis: Redis, search: AsyncOpenSearch) -> BlueGreenTarget:
@@ -108,12 +139,16 @@ class Container:
     dead_letters: DeadLetterRepository
     projections: dict[str, Projection]
     search: AsyncOpenSearch
+    clickhouse: ClickHouseSession | None = None
+    dashboards: Dashboards | None = None
     rebuilds: dict[str, asyncio.Task[RebuildReport]] = field(default_factory=dict)
 
     async def aclose(self) -> None:
         """Close the pool and the Redis client."""
         await self.redis.aclose()
         await self.search.close()
+        if self.clickhouse is not None:
+            await self.clickhouse.close()
         await self.engine.dispose()
 
 
@@ -122,6 +157,7 @@ def build_container(settings: Settings) -> Container:
     engine = build_engine(settings)
     redis = build_redis(settings)
     search = build_opensearch(settings)
+    clickhouse = build_clickhouse(settings)
     gateways = sandbox_gateways(slow_seconds=settings.payment_slow_seconds)
     return Container(
         settings=settings,
@@ -146,6 +182,8 @@ def build_container(settings: Settings) -> Container:
         redis=redis,
         summary=SummaryReader(redis, wait_budget_seconds=settings.read_wait_budget_seconds),
         dead_letters=DeadLetterRepository(engine),
-        projections=build_projections(redis, search),
+        projections=build_projections(redis, search, clickhouse=clickhouse),
         search=search,
+        clickhouse=clickhouse,
+        dashboards=build_dashboards(settings, clickhouse),
     )

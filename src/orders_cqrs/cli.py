@@ -100,11 +100,26 @@ def relay() -> None:
     asyncio.run(main())
 
 
+CHDB_IN_PROCESS = (
+    "chDB is in-process: the API process projects analytics (orders-cqrs api runs the"
+    " analytics projector when ORDERS_CLICKHOUSE_URL is chdb://). Point ORDERS_CLICKHOUSE_URL"
+    " at a ClickHouse server (http://host:8123/db) to run a separate analytics projector."
+)
+
+
+def _refuse_chdb_outside_api(name: str) -> None:
+    """A second process cannot open the API's chDB directory: say so instead of retrying."""
+    if name == "analytics" and get_settings().clickhouse_url.startswith("chdb://"):
+        typer.echo(CHDB_IN_PROCESS, err=True)
+        raise typer.Exit(2)
+
+
 @app.command()
-def project(name: str = typer.Argument(..., help="summary")) -> None:
+def project(name: str = typer.Argument(..., help="summary | search | analytics")) -> None:
     """Run one projection's consumer (graceful on SIGTERM: finish the batch, ack, exit)."""
     from orders_cqrs.workers import run_projection, serve_metrics, stop_on_signals
 
+    _refuse_chdb_outside_api(name)
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
     serve_metrics(settings.metrics_host, settings.projection_metrics_port)
@@ -255,10 +270,17 @@ def dead_letters_replay(
     ids: list[int] = typer.Option(None, "--id", help="only these dead letters (repeatable)"),  # noqa: B008
 ) -> None:
     """Apply dead letters again once their cause is fixed; failures stay parked."""
-    from orders_cqrs.bootstrap import build_engine, build_opensearch, build_projections, build_redis
+    from orders_cqrs.bootstrap import (
+        build_clickhouse,
+        build_engine,
+        build_opensearch,
+        build_projections,
+        build_redis,
+    )
     from orders_cqrs.db.dead_letters import DeadLetterRepository
     from orders_cqrs.projections.engine import replay_dead_letters
 
+    _refuse_chdb_outside_api(name)  # replay over HTTP instead: POST …/dead-letters/replay
     settings = get_settings()
 
     async def main() -> tuple[int, int]:
@@ -267,14 +289,17 @@ def dead_letters_replay(
             build_redis(settings),
             build_opensearch(settings),
         )
+        clickhouse = build_clickhouse(settings) if name == "analytics" else None
         try:
-            projections = build_projections(redis, search)
+            projections = build_projections(redis, search, clickhouse=clickhouse)
             if name not in projections:
                 raise typer.BadParameter(f"unknown projection {name!r}")
             return await replay_dead_letters(
                 projections[name], DeadLetterRepository(engine), list(ids) if ids else None
             )
         finally:
+            if clickhouse is not None:
+                await clickhouse.close()
             await search.close()
             await redis.aclose()
             await engine.dispose()
@@ -315,6 +340,28 @@ def reconcile(
             await container.aclose()
 
     asyncio.run(main())
+
+
+@app.command("bench-analytics")
+def bench_analytics(
+    events: int = typer.Option(100_000, min=1, help="synthetic events to project"),
+    batch_size: int = typer.Option(
+        None, min=1, help="events per apply; default ORDERS_ANALYTICS_BATCH_SIZE"
+    ),
+    url: str = typer.Option(
+        None, help="ClickHouse URL; default a throwaway chDB directory (never your data)"
+    ),
+) -> None:
+    """Measure the analytics projection's insert throughput (events/s, lookups included)."""
+    from orders_cqrs.analytics_bench import run_bench
+
+    size = batch_size or get_settings().analytics_batch_size
+    with typer.progressbar(length=events, label="projecting synthetic events") as bar:
+        report = asyncio.run(run_bench(events, size, url=url, on_progress=bar.update))
+    typer.echo(
+        f"{report.events} events in batches of {report.batch_size}: {report.seconds:.2f} s,"
+        f" {report.rate:,.0f} events/s ({report.orders} orders, {report.event_rows} event rows)"
+    )
 
 
 @app.command()

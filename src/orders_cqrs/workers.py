@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from dataclasses import replace
 
 import structlog
 from opensearchpy import AsyncOpenSearch
 from prometheus_client import start_http_server
 
 from orders_cqrs.bootstrap import (
+    Container,
+    build_clickhouse,
     build_engine,
     build_opensearch,
     build_projections,
@@ -19,7 +23,11 @@ from orders_cqrs.bootstrap import (
 from orders_cqrs.config import Settings
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.observability import metrics
+from orders_cqrs.projections.analytics_clickhouse import NAME as ANALYTICS
+from orders_cqrs.projections.analytics_schema import migrate
+from orders_cqrs.projections.clickhouse_session import ClickHouseSession
 from orders_cqrs.projections.engine import ProjectionEngine
+from orders_cqrs.projections.port import StoreUnavailableError
 from orders_cqrs.projections.search_opensearch import ensure_index, is_unavailable
 from orders_cqrs.projections.status import group_lag
 from orders_cqrs.relay.relay import Relay
@@ -69,25 +77,75 @@ async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
         await _close(clients)
 
 
-async def run_projection(settings: Settings, name: str, stop: asyncio.Event) -> None:
-    """One projection's engine until stopped, exporting its lag every few seconds."""
+async def run_projection(
+    settings: Settings,
+    name: str,
+    stop: asyncio.Event,
+    *,
+    clickhouse: ClickHouseSession | None = None,
+) -> None:
+    """One projection's engine until stopped, exporting its lag every few seconds.
+
+    ``clickhouse`` is the process's session when the caller already has one (the API process
+    with chDB: one engine per process, shared by the projector task and the dashboards).
+    """
     engine = build_engine(settings)
     redis = build_redis(settings)
     search = build_opensearch(settings)
-    projections = build_projections(redis, search)
+    owned = build_clickhouse(settings) if clickhouse is None else None
+    session = clickhouse or owned
+    projections = build_projections(redis, search, clickhouse=session)
     if name not in projections:
         raise SystemExit(f"unknown projection {name!r}; known: {', '.join(projections)}")
     if name == "search":
         await _ensure_search_index(search, stop)
+    if name == ANALYTICS and session is not None:
+        await prepare_analytics(session, stop)
     dead_letters = DeadLetterRepository(engine)
-    runner = ProjectionEngine(projections[name], redis, dead_letters, engine_settings(settings))
+    knobs = engine_settings(settings)
+    if name == ANALYTICS:
+        knobs = replace(knobs, batch_size=settings.analytics_batch_size)
+    runner = ProjectionEngine(projections[name], redis, dead_letters, knobs)
     exporter = asyncio.create_task(_export_lag(runner, dead_letters, stop))
     log.info("projection_started", projection=name, consumer=runner.consumer)
     try:
         await runner.run(stop)
     finally:
         exporter.cancel()
-        await _close([engine, redis, search])
+        await _close([engine, redis, search, *([owned] if owned is not None else [])])
+
+
+def in_process_analytics(
+    settings: Settings, container: Container, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """What the API process runs for analytics beside serving requests.
+
+    With chDB the engine lives inside one process, so the process that serves the dashboards
+    must be the one that projects: the API runs the analytics projector as a task, on the
+    container's session. With a server it only migrates the schema (a separate
+    ``orders-cqrs project analytics`` process projects).
+    """
+    session = container.clickhouse
+    if session is None:
+        return []
+    if session.in_process:
+        return [asyncio.create_task(run_projection(settings, ANALYTICS, stop, clickhouse=session))]
+    return [asyncio.create_task(prepare_analytics(session, stop))]
+
+
+async def prepare_analytics(session: ClickHouseSession, stop: asyncio.Event) -> None:
+    """Migrate the analytics schema, waiting for ClickHouse (or a chDB path another process
+    holds) with a slowly growing delay: it must never stop the process from serving."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await migrate(session)
+            return
+        except StoreUnavailableError as error:
+            log.warning("analytics_store_unavailable", error=str(error)[:300], retry_in=delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        delay = min(delay * 2, 30.0)
 
 
 async def _export_lag(

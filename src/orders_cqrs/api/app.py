@@ -11,12 +11,13 @@ from fastapi.staticfiles import StaticFiles
 
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
 from orders_cqrs.api.problems import install_problem_handlers
-from orders_cqrs.api.routes import health, inventory, orders, projections, reads, search
+from orders_cqrs.api.routes import dashboards, health, inventory, orders, projections, reads, search
 from orders_cqrs.bootstrap import Container, build_container
 from orders_cqrs.config import Settings, get_settings
+from orders_cqrs.web.ops import router as ops_router
 from orders_cqrs.web.routes import STATIC_DIR
 from orders_cqrs.web.routes import router as web_router
-from orders_cqrs.workers import run_projection, run_relay
+from orders_cqrs.workers import in_process_analytics, run_projection, run_relay
 
 
 def create_app(settings: Settings | None = None, *, with_workers: bool = False) -> FastAPI:
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
         app.state.container = container
         stop = asyncio.Event()
         workers = start_workers(settings, container, stop) if with_workers else []
+        workers += [] if with_workers else in_process_analytics(settings, container, stop)
         try:
             yield
         finally:
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.include_router(projections.router)
     app.include_router(health.router)
     app.include_router(web_router)
+    app.include_router(dashboards.router)
+    app.include_router(ops_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
@@ -70,6 +74,7 @@ def start_workers(
     """Relay and projectors as tasks of this process."""
     tasks = [asyncio.create_task(run_relay(settings, stop))]
     tasks += [
-        asyncio.create_task(run_projection(settings, name, stop)) for name in container.projections
+        asyncio.create_task(run_projection(settings, name, stop, clickhouse=container.clickhouse))
+        for name in container.projections
     ]
     return tasks

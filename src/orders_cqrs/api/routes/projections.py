@@ -54,6 +54,12 @@ async def list_projections(principal: Ops, container: ContainerDep) -> dict[str,
     return {"projections": result}
 
 
+class RebuildUnsupported(DomainError):
+    """That projection has no blue/green rebuild."""
+
+    problem_type = "illegal-transition"
+
+
 class RebuildRunning(DomainError):
     """A rebuild of that projection is already running in this process."""
 
@@ -64,7 +70,10 @@ class RebuildRunning(DomainError):
 async def start_rebuild(name: Name, principal: Ops, container: ContainerDep) -> dict[str, Any]:
     """Start a blue/green rebuild from the outbox; readers flip when it has caught up."""
     _projection(container, name)
-    target = rebuild_target(name, container.redis, container.search)
+    try:
+        target = rebuild_target(name, container.redis, container.search)
+    except ValueError as error:  # e.g. analytics: idempotent tables, no blue/green generations
+        raise RebuildUnsupported(str(error)) from error
     running = container.rebuilds.get(name)
     if running is not None and not running.done():
         raise RebuildRunning(f"a rebuild of {name} is already running")

@@ -1,0 +1,91 @@
+"""Ops dashboards from ClickHouse: stuck orders and order time series, each with freshness."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from orders_cqrs.api.auth import Ops
+from orders_cqrs.api.deps import ContainerDep
+from orders_cqrs.api.problems import problem
+from orders_cqrs.api.routes.responses import problems
+from orders_cqrs.bootstrap import Container
+from orders_cqrs.projections.analytics_clickhouse import NAME as ANALYTICS
+from orders_cqrs.projections.port import StoreUnavailableError
+from orders_cqrs.projections.status import read_status
+from orders_cqrs.read.dashboards import parse_group_by
+
+router = APIRouter(prefix="/v1/dashboards", tags=["dashboards"])
+
+
+async def analytics_freshness(container: Container) -> dict[str, Any]:
+    """How far the analytics read model is behind the stream: the projection's status."""
+    status = await read_status(container.redis, container.settings.stream_name, ANALYTICS)
+    return {
+        "projection": ANALYTICS,
+        "last_event_id": status["last_event_id"],
+        "last_position": status["last_position"],
+        "lag_events": status["lag_events"],
+        "lag_seconds": status["lag_seconds"],
+        "heartbeat": status["heartbeat"],
+        "dead_letters": await container.dead_letters.count_open(ANALYTICS),
+    }
+
+
+def _unavailable(path: str, detail: str) -> JSONResponse:
+    return problem("unavailable", detail, instance=path, headers={"Retry-After": "2"})
+
+
+@router.get("/stuck-orders", responses=problems(503))
+async def stuck_orders(
+    principal: Ops,
+    container: ContainerDep,
+    group_by: Annotated[
+        str, Query(max_length=100, description="Comma-separated: region, provider, status.")
+    ] = "region,provider",
+    older_than: Annotated[
+        int | None,
+        Query(ge=0, le=365 * 86_400, description="Seconds; overrides every per-state SLA."),
+    ] = None,
+    drill: Annotated[bool, Query(description="List the oldest order ids of each group.")] = False,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Order ids per group.")] = 20,
+) -> Any:
+    """Orders past their state's SLA, grouped: count and oldest age (optionally the ids)."""
+    dashboards = container.dashboards
+    path = "/v1/dashboards/stuck-orders"
+    if dashboards is None:
+        return _unavailable(path, "analytics is off: ORDERS_CLICKHOUSE_URL is empty")
+    columns = parse_group_by(group_by)
+    try:
+        body = await dashboards.stuck_orders(
+            columns, older_than=older_than, drill=drill, limit=limit
+        )
+    except StoreUnavailableError:
+        return _unavailable(path, "the analytics store is unavailable")
+    body["freshness"] = await analytics_freshness(container)
+    return body
+
+
+@router.get("/orders", responses=problems(503))
+async def order_series(
+    principal: Ops,
+    container: ContainerDep,
+    interval: Literal["minute", "hour", "day"] = "hour",
+    by: Literal["region", "provider", "none"] = "none",
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: Annotated[datetime | None, Query()] = None,
+) -> Any:
+    """Orders placed, revenue, captures, refunds and decline rate per bucket and dimension."""
+    dashboards = container.dashboards
+    path = "/v1/dashboards/orders"
+    if dashboards is None:
+        return _unavailable(path, "analytics is off: ORDERS_CLICKHOUSE_URL is empty")
+    try:
+        body = await dashboards.order_series(interval, by, from_, to)
+    except StoreUnavailableError:
+        return _unavailable(path, "the analytics store is unavailable")
+    body["freshness"] = await analytics_freshness(container)
+    return body

@@ -1,0 +1,192 @@
+"""The ops page: projection lag and dead letters, stuck orders by region × provider, and a
+chart of orders and declines. Server-rendered; a small script refreshes the live part.
+
+Sign-in is the console pattern with an ops key: the key is checked once and the browser keeps
+a signed cookie scoped to ``/ops``. A ``Bearer`` ops key works too (curl, scripts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from jinja2 import Environment, FileSystemLoader
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.templating import Jinja2Templates
+
+from orders_cqrs.api.auth import authenticate
+from orders_cqrs.bootstrap import Container
+from orders_cqrs.config import ApiClient
+from orders_cqrs.projections.port import StoreUnavailableError
+from orders_cqrs.projections.status import read_status
+from orders_cqrs.web.forms import form_fields
+from orders_cqrs.web.guard import same_site_form
+from orders_cqrs.web.ops_chart import orders_chart
+from orders_cqrs.web.ops_grid import stuck_grid
+from orders_cqrs.web.render import STATIC_DIR, TEMPLATES_DIR, secured
+from orders_cqrs.web.role_session import RoleSession
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/ops", include_in_schema=False)
+SESSION = RoleSession(role="ops", cookie="orders_ops", path="/ops")
+REFRESH_SECONDS = 10
+# window → (bucket interval, length): minute buckets for the last hours, coarser for longer.
+WINDOWS: dict[str, tuple[str, timedelta]] = {
+    "1h": ("minute", timedelta(hours=1)),
+    "6h": ("minute", timedelta(hours=6)),
+    "24h": ("hour", timedelta(hours=24)),
+    "7d": ("day", timedelta(days=7)),
+}
+STEPS = {"minute": 60, "hour": 3600, "day": 86_400}
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86_400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86_400:.1f} d"
+
+
+def _asset(name: str) -> str:
+    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
+    return f"/static/{name}?v={digest}"
+
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
+)
+_env.filters["age"] = _age
+_env.globals["asset"] = {name: _asset(name) for name in ("ops.css", "ops.js")}.__getitem__
+templates = Jinja2Templates(env=_env)
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    return secured(templates.TemplateResponse(request, name, context, status_code=status_code))
+
+
+def operator(request: Request) -> ApiClient | None:
+    """The signed-in ops client: the session cookie, or an ops key as a Bearer token."""
+    clients = _container(request).api_clients
+    client = SESSION.verify(clients, request.cookies.get(SESSION.cookie), time.time())
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if client is None and scheme.lower() == "bearer" and key:
+        found = authenticate(clients, key.strip())
+        client = found if found is not None and found.role == "ops" else None
+    return client
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    """The sign-in form."""
+    return _page(request, "ops_login.html", {"error": None})
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """An ops key gets a session cookie; any other key a refusal."""
+    same_site_form(request)
+    key = (await form_fields(request)).get("api_key", "").strip()
+    client = authenticate(_container(request).api_clients, key) if key else None
+    if client is None or client.role != "ops":
+        error = "Enter your ops API key." if not key else "That is not an ops API key."
+        return _page(request, "ops_login.html", {"error": error}, 401 if key else 422)
+    response = RedirectResponse("/ops", status_code=303)
+    response.set_cookie(
+        SESSION.cookie,
+        SESSION.issue(client, time.time()),
+        max_age=SESSION.lifetime_seconds,
+        path=SESSION.path,
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+    return secured(response)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """Forget the session."""
+    same_site_form(request)
+    response = RedirectResponse("/ops/login", status_code=303)
+    response.delete_cookie(SESSION.cookie, path=SESSION.path, httponly=True, samesite="strict")
+    return secured(response)
+
+
+@router.get("")
+async def ops_page(request: Request, window: str = "6h", partial: bool = False) -> Response:
+    """The page (or, for the refresh script, only its live part)."""
+    client = operator(request)
+    if client is None:
+        if partial:
+            return secured(Response("sign in again", status_code=401))
+        return secured(RedirectResponse("/ops/login", status_code=303))
+    chosen = window if window in WINDOWS else "6h"
+    context = {
+        "client_id": client.client_id,
+        "window": chosen,
+        "windows": list(WINDOWS),
+        "refresh_seconds": REFRESH_SECONDS,
+        **await live_view(_container(request), chosen),
+    }
+    return _page(request, "ops_live.html" if partial else "ops.html", context)
+
+
+async def live_view(container: Container, window: str) -> dict[str, Any]:
+    """Everything the live part shows; a store that is down becomes a message, not a 500."""
+    now = datetime.now(UTC)
+    view: dict[str, Any] = {"as_of": now, "projections": await _projections(container)}
+    view.update(grid=None, chart=None, analytics_error=None, by_status=[])
+    dashboards = container.dashboards
+    if dashboards is None:
+        view["analytics_error"] = "Analytics is off (ORDERS_CLICKHOUSE_URL is empty)."
+        return view
+    interval, length = WINDOWS[window]
+    try:
+        by_place = await dashboards.stuck_orders(("region", "provider"), now=now)
+        by_status = await dashboards.stuck_orders(("status",), now=now)
+        series = await dashboards.order_series(interval, "none", now - length, now)
+    except StoreUnavailableError as error:
+        log.warning("ops_page_analytics_unavailable", error=str(error)[:300])
+        view["analytics_error"] = "The analytics store is not answering; retrying."
+        return view
+    view["grid"] = stuck_grid(by_place, sorted(container.gateways))
+    view["by_status"] = by_status["groups"]
+    view["sla"] = by_status["sla_seconds"]
+    points = series["series"][0]["points"] if len(series["series"]) == 1 else []
+    placed = [int(p["orders_placed"]) for p in points]
+    declined = [int(p["declined"]) for p in points]
+    times = [datetime.fromisoformat(t) for t in series["buckets"]]
+    view["chart"] = orders_chart(times, placed, declined, step_seconds=STEPS[interval])
+    view["totals"] = {"placed": sum(placed), "declined": sum(declined)}
+    decided = sum(int(p["authorized"]) for p in points) + sum(declined)
+    view["totals"]["decline_rate"] = sum(declined) / decided if decided else None
+    return view
+
+
+async def _projections(container: Container) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for name in container.projections:
+        try:
+            status = await read_status(container.redis, container.settings.stream_name, name)
+            status["dead_letters"] = await container.dead_letters.count_open(name)
+            status["error"] = None
+        except (RedisError, SQLAlchemyError, OSError) as error:
+            status = {"name": name, "error": f"status unavailable: {type(error).__name__}"}
+        rows.append(status)
+    return rows
