@@ -1,4 +1,4 @@
-"""The one CLI: ``orders-cqrs api | migrate | dev | reconcile | cleanup | seed``."""
+"""orders-cqrs: the command API, workers (relay, projectors), and operations tooling."""
 
 from __future__ import annotations
 
