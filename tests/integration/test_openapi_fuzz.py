@@ -180,13 +180,16 @@ def drain_stderr(server: ApiServer, tail: deque[str]) -> ApiServer:
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(database_url: str) -> Iterator[ApiServer]:
-    """One API process for the module, on an emptied test database."""
+def fuzz_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """One API process for the module, on an emptied test database, analytics on (chDB)."""
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     with psycopg.connect(plain_dsn(database_url), autocommit=True) as conn:
         conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
     # No relay runs here, so a ``min_version`` read can never catch up: answer at once.
-    env = worker_env(database_url, {"read_wait_budget_seconds": "0"})
+    chdb = tmp_path_factory.mktemp("fuzz-chdb") / "chdb"
+    env = worker_env(
+        database_url, {"read_wait_budget_seconds": "0", "clickhouse_url": f"chdb://{chdb}"}
+    )
     defaults = Settings(environment="test")
     for url in (
         database_url,

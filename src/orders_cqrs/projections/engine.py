@@ -179,6 +179,7 @@ class ProjectionEngine:
             except StoreUnavailableError as error:
                 outages += 1
                 metrics.PROJECTION_RETRIES.labels(self.group).inc()
+                await self.status.count_retry()
                 log.warning("projection_store_unavailable", projection=self.group, error=str(error))
                 if stop.is_set():
                     return None
@@ -199,6 +200,7 @@ class ProjectionEngine:
                 if stop.is_set():
                     raise _Stopping from error
                 metrics.PROJECTION_RETRIES.labels(self.group).inc()
+                await self.status.count_retry()
                 await _sleep(stop, _backoff(attempt))
             except Exception as error:
                 if attempt >= self.settings.max_attempts:

@@ -21,6 +21,7 @@ SETTINGS: dict[str, Any] = {
     "analysis": {
         "filter": {
             "prefix_2_40": {"type": "edge_ngram", "min_gram": 2, "max_gram": 40},
+            "truncate_40": {"type": "truncate", "length": 40},
         },
         "analyzer": {
             # whole value, lower-cased, every prefix: "8c0b4b94-7902…" → "8c", "8c0", …
@@ -29,7 +30,13 @@ SETTINGS: dict[str, Any] = {
                 "tokenizer": "keyword",
                 "filter": ["lowercase", "prefix_2_40"],
             },
-            "whole_lower": {"type": "custom", "tokenizer": "keyword", "filter": ["lowercase"]},
+            # the query side: a pasted value longer than the longest indexed prefix still
+            # matches, because it is cut to that length too
+            "whole_lower": {
+                "type": "custom",
+                "tokenizer": "keyword",
+                "filter": ["lowercase", "truncate_40"],
+            },
             # each word, lower-cased, every prefix: "Lovelace" → "lo", "lov", …
             "word_prefix": {
                 "type": "custom",

@@ -82,7 +82,8 @@ async def group_lag(redis: Redis, stream: str, group: str) -> tuple[int, float]:
     oldest_id: str | None = None
     if pending:
         summary = await redis.xpending(stream, group)
-        oldest_id = _s(summary["min"])
+        # The projector may acknowledge between the two reads: then nothing is pending.
+        oldest_id = _s(summary["min"]) if summary.get("min") else None
     elif int(unread):
         after = await redis.xrange(stream, min=f"({last}", max="+", count=1)
         oldest_id = _s(after[0][0]) if after else None

@@ -64,7 +64,14 @@ def decode_cursor(cursor: str) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as error:
         raise BadCursor("after is not a valid cursor") from error
-    if not isinstance(values, list) or len(values) != 2:
+    # Every sort is (a date or an amount as a long, the order id): nothing else is ours.
+    if (
+        not isinstance(values, list)
+        or len(values) != 2
+        or not isinstance(values[0], int)
+        or isinstance(values[0], bool)
+        or not isinstance(values[1], str)
+    ):
         raise BadCursor("after is not a valid cursor")
     return values
 
