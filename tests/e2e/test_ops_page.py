@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from tests.conftest import ROOT, ApiServer, Worker
 from tests.support import (
     CHECKOUT_KEY,
+    CHROMIUM_ARGS,
     OPS_KEY,
     SUPPORT_KEY,
     command,
@@ -28,16 +29,6 @@ from tests.support import (
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 CARD, WALLET = "sandbox-card", "sandbox-wallet"
 
 

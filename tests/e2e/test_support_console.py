@@ -21,6 +21,7 @@ from orders_cqrs.projections.search_index import ALIAS
 from tests.conftest import OPENSEARCH_URL, ROOT, ApiServer, Worker
 from tests.support import (
     CHECKOUT_KEY,
+    CHROMIUM_ARGS,
     SUPPORT_KEY,
     headers,
     order_body,
@@ -31,16 +32,6 @@ from tests.support import (
 OPENSEARCH = OPENSEARCH_URL
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 EMAIL = "grace.hopper@example.com"
 
 

@@ -27,7 +27,7 @@ from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.projections.engine import EngineSettings, ProjectionEngine
 from orders_cqrs.projections.port import Projection
 from orders_cqrs.projections.status import STATUS_KEY
-from orders_cqrs.stream import StreamEvent
+from orders_cqrs.relay.outbox_reader import row_to_event
 
 SCAN_BATCH = 1000
 SETTLE_SECONDS = 2.0
@@ -140,23 +140,7 @@ async def _scan_fenced(
             ).all()
         if not rows:
             return scanned
-        await projection.apply(
-            [
-                StreamEvent(
-                    event_id=row.event_id,
-                    position=row.position,
-                    aggregate_id=row.aggregate_id,
-                    aggregate_version=row.aggregate_version,
-                    event_type=row.event_type,
-                    schema_version=row.schema_version,
-                    occurred_at=row.occurred_at,
-                    headers=row.headers,
-                    payload=row.payload,
-                    stream_id=f"outbox-{row.position}",
-                )
-                for row in rows
-            ]
-        )
+        await projection.apply([row_to_event(row, f"outbox-{row.position}") for row in rows])
         scanned += len(rows)
         after = rows[-1].position
         on_progress(len(rows))

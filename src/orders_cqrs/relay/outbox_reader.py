@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,20 +38,23 @@ _BACKLOG = text(
 async def claim_unpublished(conn: AsyncConnection, limit: int) -> list[StreamEvent]:
     """Lock up to ``limit`` unpublished rows, oldest first."""
     rows = await conn.execute(_CLAIM, {"limit": limit})
-    return [
-        StreamEvent(
-            event_id=row.event_id,
-            position=row.position,
-            aggregate_id=row.aggregate_id,
-            aggregate_version=row.aggregate_version,
-            event_type=row.event_type,
-            schema_version=row.schema_version,
-            occurred_at=row.occurred_at,
-            headers=row.headers,
-            payload=row.payload,
-        )
-        for row in rows
-    ]
+    return [row_to_event(row) for row in rows]
+
+
+def row_to_event(row: Any, stream_id: str = "") -> StreamEvent:
+    """An outbox row (with the columns every outbox reader selects) as a stream event."""
+    return StreamEvent(
+        event_id=row.event_id,
+        position=row.position,
+        aggregate_id=row.aggregate_id,
+        aggregate_version=row.aggregate_version,
+        event_type=row.event_type,
+        schema_version=row.schema_version,
+        occurred_at=row.occurred_at,
+        headers=row.headers,
+        payload=row.payload,
+        stream_id=stream_id,
+    )
 
 
 async def mark_published(conn: AsyncConnection, positions: list[int]) -> None:
