@@ -4,10 +4,8 @@ delivery with merges stopped, outcomes, schema migrations, and the session port'
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 import socket
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -199,21 +197,6 @@ class TestChdbSession(ClickHouseSessionContract):
     @pytest.fixture(autouse=True)
     def _session(self, chdb: ConnectSession) -> None:
         self.session = chdb
-
-
-@pytest.mark.skipif(
-    not os.environ.get("ORDERS_TEST_CLICKHOUSE_HTTP_URL"),
-    reason="set ORDERS_TEST_CLICKHOUSE_HTTP_URL=http://host:8123/db to run against a server",
-)
-class TestServerSession(ClickHouseSessionContract):
-    """The contract on a ClickHouse server, when one is available."""
-
-    @pytest.fixture(autouse=True)
-    async def _session(self) -> AsyncIterator[None]:
-        session = ConnectSession(os.environ["ORDERS_TEST_CLICKHOUSE_HTTP_URL"])
-        self.session = session
-        yield
-        await session.close()
 
 
 async def test_a_server_that_does_not_answer_is_unavailable_not_an_error() -> None:
