@@ -86,15 +86,23 @@ class ProjectionEngine:
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; the batch in hand is finished and acknowledged first."""
         failures = 0
+        group_ready = False
         while not stop.is_set():
             try:
-                await self.ensure_group()
+                if not group_ready:
+                    await self.ensure_group()
+                    group_ready = True
                 entries = await self._next_entries()
                 if entries:
                     await self.handle(entries, stop)
                 await self.status.heartbeat()
                 failures = 0
             except (RedisError, OSError) as error:
+                # The group is created once, not per batch; a lost stream (NOGROUP) or a
+                # reconnect makes the next round create it again if it is gone.
+                group_ready = False
+                if isinstance(error, ResponseError) and "NOGROUP" in str(error):
+                    continue
                 failures += 1
                 log.warning(
                     "projection_stream_unavailable", projection=self.group, error=str(error)

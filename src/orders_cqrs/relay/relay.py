@@ -88,11 +88,16 @@ class Relay:
         listener = asyncio.create_task(self._listen(stop))
         failures = 0
         last_trim = 0.0
+        last_gauge = 0.0
         try:
             while not stop.is_set():
                 try:
                     published = await self.publish_batch()
-                    await self.refresh_backlog()
+                    # Counting the backlog is a query of its own: once a second while
+                    # draining, and whenever the relay is about to wait.
+                    if published < self._batch_size or time.monotonic() - last_gauge > 1.0:
+                        await self.refresh_backlog()
+                        last_gauge = time.monotonic()
                     if time.monotonic() - last_trim > TRIM_EVERY_SECONDS:
                         trimmed = await trim_acknowledged(
                             self._redis, self._stream, keep_seconds=self._retention_seconds
