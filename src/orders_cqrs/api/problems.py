@@ -11,8 +11,6 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
-from opensearchpy.exceptions import ConnectionTimeout as OpenSearchTimeout
 from opensearchpy.exceptions import TransportError as OpenSearchTransportError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -153,21 +151,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
-    async def _redis_down(request: Request, error: Exception) -> JSONResponse:
+    @app.exception_handler(OpenSearchTransportError)  # connection errors and timeouts too
+    async def _read_store_down(request: Request, error: Exception) -> JSONResponse:
+        store = "search index" if isinstance(error, OpenSearchTransportError) else "read store"
         return problem(
             "unavailable",
-            "the read store is unavailable",
-            instance=request.url.path,
-            headers={"Retry-After": "2"},
-        )
-
-    @app.exception_handler(OpenSearchConnectionError)
-    @app.exception_handler(OpenSearchTimeout)
-    @app.exception_handler(OpenSearchTransportError)
-    async def _search_down(request: Request, error: Exception) -> JSONResponse:
-        return problem(
-            "unavailable",
-            "the search index is unavailable",
+            f"the {store} is unavailable",
             instance=request.url.path,
             headers={"Retry-After": "2"},
         )
