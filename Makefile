@@ -12,10 +12,11 @@ PG_ADMIN_URL := postgresql://orders:orders@127.0.0.1:$(ORDERS_PG_PORT)/postgres
 TEST_DB ?= orders_test
 TEST_DATABASE_URL := postgresql+psycopg://orders:orders@127.0.0.1:$(ORDERS_PG_PORT)/$(TEST_DB)
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 LINT_PATHS := src tests alembic
 
-.PHONY: help venv services browser test-db lint test migrate dev format compose-check clean
+.PHONY: help venv services browser test-db lint test migrate dev bench format compose-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -56,6 +57,13 @@ migrate: venv ## upgrade the database named by ORDERS_DATABASE_URL (default: ord
 dev: venv services ## migrate, seed demo products and serve the API locally
 	$(BIN)/orders-cqrs migrate
 	$(BIN)/orders-cqrs dev
+
+# The bench's own database, Redis DB and stream; it drops them at the end (BENCH_ARGS=--keep
+# keeps them). BENCH_ARGS=--short is the quick check; --compare old.json prints deltas.
+bench: venv services ## measure checkout, relay, projections, rebuilds, freshness (BENCH_ARGS=--short)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	@command -v pgbench >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client; }
+	$(BIN)/orders-cqrs bench $(BENCH_ARGS)
 
 format: venv ## ruff format and ruff check --fix
 	$(BIN)/ruff format $(LINT_PATHS)

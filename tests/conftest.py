@@ -142,6 +142,8 @@ def worker_env(database_url: str, settings: dict[str, str]) -> dict[str, str]:
         # Analytics (an in-process chDB engine per API) only where a test asks for it.
         "ORDERS_CLICKHOUSE_URL": "",
         "ORDERS_ENVIRONMENT": "test",
+        # One API process unless a test asks for more: kill -9 must take the whole API down.
+        "ORDERS_API_WORKERS": "1",
         "ORDERS_RELAY_METRICS_PORT": "0",
         "ORDERS_PROJECTION_METRICS_PORT": "0",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,31 @@ def migrate() -> None:
 
 
 @app.command()
-def api() -> None:
+def api(
+    workers: int = typer.Option(
+        None, min=1, max=64, help="worker processes; default ORDERS_API_WORKERS, else one per CPU"
+    ),
+) -> None:
     """Serve the HTTP API on ORDERS_HOST:ORDERS_PORT."""
-    _serve("orders_cqrs.api.app:create_app")
+    from orders_cqrs.observability.multiprocess import prepare_metrics_dir
+
+    settings = get_settings()
+    count = workers or settings.api_workers or os.cpu_count() or 1
+    if count > 1 and settings.clickhouse_url.startswith("chdb://"):
+        # chDB's engine lives inside one process, and the process that serves dashboards
+        # must be the one that projects analytics: several workers cannot share it.
+        typer.echo(
+            "ORDERS_CLICKHOUSE_URL is chdb:// (in-process): serving with one worker;"
+            " point it at a ClickHouse server to run several.",
+            err=True,
+        )
+        count = 1
+    if count > 1:
+        prepare_metrics_dir()  # before the workers start: they inherit the environment
+    _serve("orders_cqrs.api.app:create_app", workers=count)
 
 
-def _serve(factory: str) -> None:
+def _serve(factory: str, *, workers: int = 1) -> None:
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
     uvicorn.run(
@@ -52,6 +72,7 @@ def _serve(factory: str) -> None:
         factory=True,
         host=settings.host,
         port=settings.port,
+        workers=workers,
         log_level="warning",
         access_log=False,
     )
@@ -326,6 +347,7 @@ def reconcile(
 
     async def main() -> None:
         container = build_container(settings)
+        await container.open()
         try:
             while True:
                 report = await run_pass(container.executor, container.gateways, older_than=age)
@@ -353,7 +375,7 @@ def bench_analytics(
     ),
 ) -> None:
     """Measure the analytics projection's insert throughput (events/s, lookups included)."""
-    from orders_cqrs.analytics_bench import run_bench
+    from orders_cqrs.bench.analytics import run_bench
 
     size = batch_size or get_settings().analytics_batch_size
     with typer.progressbar(length=events, label="projecting synthetic events") as bar:
@@ -365,12 +387,49 @@ def bench_analytics(
 
 
 @app.command()
+def bench(
+    short: bool = typer.Option(False, "--short", help="quick check (under 3 minutes)"),
+    out: Path = typer.Option(  # noqa: B008 - typer's idiom for a path option
+        Path("bench-results"), help="directory for results.json and results.png"
+    ),
+    compare: Path = typer.Option(  # noqa: B008
+        None, exists=True, dir_okay=False, help="an earlier results.json: print deltas"
+    ),
+    keep: bool = typer.Option(False, help="keep the bench database, Redis DB and scratch files"),
+    database: str = typer.Option("orders_bench", help="the bench's own database (recreated)"),
+    redis_db: int = typer.Option(9, min=0, max=15, help="the bench's own Redis DB index"),
+    stream: str = typer.Option("orders.bench.events", help="the bench's own stream name"),
+    port: int = typer.Option(18080, help="port of the bench's API process"),
+    shared_search: bool = typer.Option(
+        False, help="run the search phases on the shared orders-support alias (idle cluster only)"
+    ),
+) -> None:
+    """Checkout, relay, projection, rebuild and freshness figures beside same-run baselines."""
+    from orders_cqrs.bench.main import run_and_report
+
+    raise typer.Exit(
+        run_and_report(
+            short=short,
+            out=out,
+            compare=compare,
+            keep=keep,
+            database=database,
+            redis_db=redis_db,
+            stream=stream,
+            port=port,
+            shared_search=shared_search,
+        )
+    )
+
+
+@app.command()
 def cleanup() -> None:
     """Delete expired idempotency receipts, in batches."""
     from orders_cqrs.bootstrap import build_container
 
     async def main() -> int:
         container = build_container(get_settings())
+        await container.open()
         total = 0
         try:
             while True:

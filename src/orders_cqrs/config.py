@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     environment: Literal["local", "test", "production"] = "local"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # API worker processes; unset means one per CPU (``orders-cqrs api --workers`` overrides).
+    api_workers: int | None = Field(default=None, ge=1, le=64)
     database_url: str = "postgresql+psycopg://orders:orders@127.0.0.1:55432/orders"
     redis_url: str = "redis://127.0.0.1:56379/0"
     opensearch_url: str = "http://127.0.0.1:19200"
@@ -110,14 +112,16 @@ class Settings(BaseSettings):
     reconcile_after_seconds: float = Field(default=30.0, ge=0)
 
     stream_name: str = "orders.events"
-    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
-    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    relay_batch_size: int = Field(default=2000, ge=1, le=10_000)
+    relay_poll_seconds: float = Field(default=1.0, gt=0)  # idle, armed: NOTIFY wakes it sooner
+    relay_busy_poll_seconds: float = Field(default=0.02, gt=0)  # while rows keep coming
+    relay_coalesce_seconds: float = Field(default=0.005, ge=0)  # after a NOTIFY, gather a batch
     relay_publish_delay_seconds: float = Field(default=0.0, ge=0)
     metrics_host: str = "127.0.0.1"
     relay_metrics_port: int = Field(default=9101, ge=0, le=65535)
     stream_retention_seconds: float = Field(default=3600.0, ge=0)
 
-    projection_batch_size: int = Field(default=200, ge=1, le=5000)
+    projection_batch_size: int = Field(default=1000, ge=1, le=5000)
     projection_block_ms: int = Field(default=1000, ge=1)
     projection_claim_idle_ms: int = Field(default=30_000, ge=100)
     projection_max_attempts: int = Field(default=5, ge=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orders_cqrs.bootstrap import build_engine
+from orders_cqrs.bootstrap import build_write_pool
 from orders_cqrs.config import Settings
 from orders_cqrs.write.unit_of_work import UnitOfWork
 
@@ -18,9 +18,10 @@ DEMO_PRODUCTS: tuple[tuple[str, str, int, int], ...] = (
 
 async def seed_demo_products(settings: Settings) -> int:
     """Put every demo product with its demo stock; returns how many."""
-    engine = build_engine(settings)
+    pool = build_write_pool(settings)
+    await pool.open()
     try:
-        async with UnitOfWork(engine) as uow:
+        async with UnitOfWork(pool) as uow:
             for sku, name, price, stock in DEMO_PRODUCTS:
                 current = await uow.inventory.get(sku)
                 on_hand = max(stock, current.reserved) if current is not None else stock
@@ -29,5 +30,5 @@ async def seed_demo_products(settings: Settings) -> int:
                 )
             await uow.commit()
     finally:
-        await engine.dispose()
+        await pool.close()
     return len(DEMO_PRODUCTS)

@@ -51,20 +51,25 @@ def serve_metrics(host: str, port: int) -> None:
 
 
 def build_relay(settings: Settings) -> tuple[Relay, list[object]]:
-    """The relay and the clients it owns."""
-    engine = build_engine(settings)
+    """The relay and the clients it owns (it opens its own PostgreSQL connections)."""
     redis = build_redis(settings)
     relay = Relay(
-        engine,
         redis,
-        listen_dsn=settings.database_url.replace("postgresql+psycopg://", "postgresql://"),
+        dsn=settings.database_url.replace("postgresql+psycopg://", "postgresql://"),
         stream=settings.stream_name,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
+        busy_poll_seconds=settings.relay_busy_poll_seconds,
+        coalesce_seconds=settings.relay_coalesce_seconds,
         publish_delay_seconds=settings.relay_publish_delay_seconds,
         retention_seconds=settings.stream_retention_seconds,
+        connect_options=(
+            f"-c lock_timeout={settings.db_lock_timeout_ms}"
+            f" -c statement_timeout={settings.db_statement_timeout_ms}"
+            " -c application_name=orders-cqrs-relay"
+        ),
     )
-    return relay, [engine, redis]
+    return relay, [relay, redis]
 
 
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:

@@ -185,6 +185,9 @@ def test_outbox_notifies_listeners_only_after_commit(
     put_product(api.url, "SKU-AUD", on_hand=5)
     with psycopg.connect(plain_dsn(database_url), autocommit=True) as listener:
         listener.execute("LISTEN orders_outbox")
+        # No relay runs here: arm the wake-up as an idle relay does (only then is a commit
+        # announced; see test_relay_wakeup.py).
+        db.execute("UPDATE relay_wakeup SET armed = true")
         assert _place(api.url, "k-notify", [("SKU-AUD", 1)]).status_code == 201
         woken = list(listener.notifies(timeout=5, stop_after=1))
         assert [n.channel for n in woken] == ["orders_outbox"]
@@ -196,6 +199,7 @@ def test_outbox_notifies_listeners_only_after_commit(
             "INSERT INTO outbox (event_id, aggregate_id, aggregate_version, event_type,"
             " schema_version, headers, payload) VALUES (%s, %s, %s, 'SupportNoteAdded', 1, '{}', '{}')"
         )
+        db.execute("UPDATE relay_wakeup SET armed = true")  # the relay went idle again
         with psycopg.connect(plain_dsn(database_url)) as writer:
             writer.execute(insert, (uuid.uuid4(), row[0], 98))
             writer.rollback()

@@ -122,3 +122,20 @@ def test_cleanup_removes_expired_receipts_only(
     keys = {row[0] for row in db.execute("SELECT key FROM idempotency_receipts").fetchall()}
     assert "old" not in keys
     assert "fresh" in keys
+
+
+def test_concurrent_duplicates_across_worker_processes_create_one_order(
+    db: psycopg.Connection[Any], start_api: Callable[..., ApiServer]
+) -> None:
+    """``api --workers 2``: the receipt's unique index serialises duplicates in any process."""
+    api = start_api(api_workers="2")
+    put_product(api.url, "SKU-DUP", on_hand=500)
+    body = order_body(items=[("SKU-DUP", 1)])
+
+    responses = asyncio.run(_same_request(api.url, body, "dup-key-workers", 60))
+
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.content for r in responses}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 59
+    assert db.execute("SELECT count(*) FROM orders").fetchone() == (1,)
+    assert db.execute("SELECT reserved FROM products").fetchone() == (1,)

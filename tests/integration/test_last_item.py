@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -59,3 +60,20 @@ def test_last_items_are_sold_exactly_once_under_concurrent_buyers(
         ).fetchall()
     )
     assert audit == {"accepted": stock, "rejected": buyers - stock}
+
+
+def test_last_item_is_sold_once_when_buyers_reach_different_worker_processes(
+    db: psycopg.Connection[Any], start_api: Callable[..., ApiServer]
+) -> None:
+    """``api --workers 2``: the row lock, not any process's memory, decides who wins."""
+    api = start_api(api_workers="2")
+    put_product(api.url, "SKU-LAST", on_hand=3)
+
+    responses = asyncio.run(_buyers(api.url, "SKU-LAST", 60))
+
+    assert Counter(r.status_code for r in responses) == {201: 3, 409: 57}
+    assert db.execute(
+        "SELECT on_hand, reserved FROM products WHERE sku = 'SKU-LAST'"
+    ).fetchone() == (3, 3)
+    assert db.execute("SELECT count(*) FROM orders").fetchone() == (3,)
+    assert db.execute("SELECT count(*) FROM outbox").fetchone() == (3,)

@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = build_container(settings)
+        await container.open()
         app.state.container = container
         stop = asyncio.Event()
         workers = start_workers(settings, container, stop) if with_workers else []

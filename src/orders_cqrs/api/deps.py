@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from orders_cqrs.bootstrap import Container
 
 
-def get_container(request: Request) -> Container:
-    """The process's container, built in the app's lifespan."""
+async def get_container(request: Request) -> Container:
+    """The process's container, built in the app's lifespan (async: no thread hop)."""
     return cast(Container, request.app.state.container)
 
 

@@ -58,32 +58,16 @@ def trace_context(value: str | None) -> str:
 class Envelope:
     """The headers every mutating call carries."""
 
+    __slots__ = ("idempotency_key", "if_match", "method", "path", "traceparent")
+
     def __init__(
-        self,
-        request: Request,
-        idempotency_key: Annotated[
-            str,
-            Header(
-                alias="Idempotency-Key",
-                pattern=KEY_PATTERN,
-                description="Unique per intended command; retries reuse it. Expires after 24 h.",
-            ),
-        ],
-        if_match: Annotated[
-            str | None,
-            Header(
-                alias="If-Match",
-                pattern=IF_MATCH_PATTERN,
-                description='Expected version (strong ETag), e.g. "3"; * matches any.',
-            ),
-        ] = None,
-        traceparent: Annotated[str | None, Header(max_length=55)] = None,
+        self, method: str, path: str, idempotency_key: str, if_match: int | None, traceparent: str
     ) -> None:
-        self.method = request.method
-        self.path = request.url.path
+        self.method = method
+        self.path = path
         self.idempotency_key = idempotency_key
-        self.if_match = parse_if_match(if_match)
-        self.traceparent = trace_context(traceparent)
+        self.if_match = if_match
+        self.traceparent = traceparent
 
     def context(self, command: str, principal: Principal, body: BaseModel | None) -> CommandContext:
         """The command context for this request."""
@@ -98,4 +82,34 @@ class Envelope:
         )
 
 
-EnvelopeDep = Annotated[Envelope, Depends()]
+async def read_envelope(
+    request: Request,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            pattern=KEY_PATTERN,
+            description="Unique per intended command; retries reuse it. Expires after 24 h.",
+        ),
+    ],
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            pattern=IF_MATCH_PATTERN,
+            description='Expected version (strong ETag), e.g. "3"; * matches any.',
+        ),
+    ] = None,
+    traceparent: Annotated[str | None, Header(max_length=55)] = None,
+) -> Envelope:
+    """The envelope of this request (async: a sync dependency costs a thread hop per call)."""
+    return Envelope(
+        request.method,
+        request.url.path,
+        idempotency_key,
+        parse_if_match(if_match),
+        trace_context(traceparent),
+    )
+
+
+EnvelopeDep = Annotated[Envelope, Depends(read_envelope)]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from orders_cqrs.db.session import Session
 
-from orders_cqrs.db.tables import audit_log
+_APPEND = """
+INSERT INTO audit_log (actor, command, command_id, idempotency_key, order_id, version_before,
+                       version_after, outcome, reason, problem_type)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +33,23 @@ class AuditEntry:
 class AuditRepository:
     """Appends to ``audit_log``."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     async def append(self, entry: AuditEntry) -> None:
-        """Add one row."""
-        await self._conn.execute(insert(audit_log).values(**asdict(entry)))
+        """Add one row (it travels with the next statement sent, or the commit)."""
+        self._session.later(
+            _APPEND,
+            (
+                entry.actor,
+                entry.command,
+                entry.command_id,
+                entry.idempotency_key,
+                entry.order_id,
+                entry.version_before,
+                entry.version_after,
+                entry.outcome,
+                entry.reason,
+                entry.problem_type,
+            ),
+        )

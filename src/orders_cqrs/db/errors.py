@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import psycopg
+from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
 SERIALIZATION_FAILURE = "40001"
 DEADLOCK_DETECTED = "40P01"
+_BUSY = {LOCK_NOT_AVAILABLE, QUERY_CANCELED, SERIALIZATION_FAILURE, DEADLOCK_DETECTED}
 
 
 class StoreError(Exception):
@@ -22,16 +25,30 @@ class StoreUnavailable(StoreError):
     """PostgreSQL cannot be reached."""
 
 
-def _sqlstate(error: DBAPIError) -> str | None:
-    return getattr(error.orig, "sqlstate", None)
+def _from_psycopg(error: psycopg.Error) -> StoreError | None:
+    state = error.sqlstate
+    if state in _BUSY:
+        return StoreBusy(f"write store busy ({state})")
+    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError) and state is None:
+        return StoreUnavailable("write store unavailable")
+    return None
 
 
 def as_store_error(error: BaseException) -> StoreError | None:
-    """The ``StoreError`` a driver error stands for, or None when it is not one of ours."""
+    """The ``StoreError`` a driver error stands for, or None when it is not one of ours.
+
+    The command side talks to psycopg directly, the read side through SQLAlchemy: both
+    drivers' errors end up as the same two cases.
+    """
+    if isinstance(error, PoolTimeout):
+        return StoreBusy("write store busy (no free connection)")
+    if isinstance(error, psycopg.Error):
+        return _from_psycopg(error)
     if isinstance(error, DBAPIError):
-        state = _sqlstate(error)
-        if state in {LOCK_NOT_AVAILABLE, QUERY_CANCELED, SERIALIZATION_FAILURE, DEADLOCK_DETECTED}:
-            return StoreBusy(f"write store busy ({state})")
+        orig = error.orig
+        if isinstance(orig, psycopg.Error) and orig.sqlstate in _BUSY:
+            return StoreBusy(f"write store busy ({orig.sqlstate})")
+        state = getattr(orig, "sqlstate", None)
         if isinstance(error, OperationalError | InterfaceError) and state is None:
             return StoreUnavailable("write store unavailable")
         return None

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from orders_cqrs.db.tables import products
+from orders_cqrs.db.session import Session
 from orders_cqrs.domain.values import OrderLine
 
 
@@ -32,7 +28,35 @@ class ProductRow:
         return self.on_hand - self.reserved
 
 
-_COLUMNS = tuple(c for c in products.c if c.name != "updated_at")
+# The check and the increment are one conditional UPDATE: the row lock taken by the UPDATE
+# makes concurrent buyers of the last item queue, and each re-evaluates the condition on the
+# committed row, so exactly one of them wins it.
+_RESERVE = """
+UPDATE products SET reserved = reserved + %(q)s
+ WHERE sku = %(sku)s AND on_hand - reserved >= %(q)s
+RETURNING sku, name, unit_price, currency, on_hand, reserved, sold, version
+"""
+_RELEASE = "UPDATE products SET reserved = reserved - %s WHERE sku = %s"
+_SELL = """
+UPDATE products SET reserved = reserved - %(q)s, on_hand = on_hand - %(q)s, sold = sold + %(q)s
+ WHERE sku = %(sku)s
+"""
+_GET = """
+SELECT sku, name, unit_price, currency, on_hand, reserved, sold, version FROM products
+  WHERE sku = %s
+"""
+_EXISTS = "SELECT 1 FROM products WHERE sku = %s"
+_PUT = """
+INSERT INTO products AS p (sku, name, unit_price, currency, on_hand)
+VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (sku) DO UPDATE
+   SET name = excluded.name, unit_price = excluded.unit_price, currency =
+  excluded.currency,
+       on_hand = excluded.on_hand, version = p.version + 1, updated_at =
+  excluded.updated_at
+ WHERE p.reserved <= excluded.on_hand
+RETURNING sku, name, unit_price, currency, on_hand, reserved, sold, version
+"""
 
 
 def _by_sku(quantities: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -44,80 +68,42 @@ def _by_sku(quantities: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
 class InventoryRepository:
     """Stock counters of the ``products`` table."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
-
-    async def reserve(self, sku: str, quantity: int) -> ProductRow | None:
-        """Reserve ``quantity`` if that much is unreserved; None when it is not (or no SKU).
-
-        The check and the increment are one conditional UPDATE: the row lock taken by the
-        UPDATE makes concurrent buyers of the last item queue, and each re-evaluates the
-        condition on the committed row, so exactly one of them wins it.
-        """
-        result = await self._conn.execute(
-            update(products)
-            .where(products.c.sku == sku)
-            .where(products.c.on_hand - products.c.reserved >= quantity)
-            .values(reserved=products.c.reserved + quantity)
-            .returning(*_COLUMNS)
-        )
-        row = result.one_or_none()
-        return ProductRow(**row._mapping) if row is not None else None
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     async def reserve_lines(self, quantities: Iterable[tuple[str, int]]) -> list[ProductRow | None]:
-        """Reserve each (sku, quantity) in sorted SKU order; None where it could not."""
-        return [await self.reserve(sku, qty) for sku, qty in _by_sku(quantities)]
+        """Reserve each (sku, quantity) in sorted SKU order; None where it could not.
+
+        The UPDATEs travel in one round trip, so an order of five lines costs one; PostgreSQL
+        still runs them one after the other, in the sorted order.
+        """
+        results = await self._session.run_all(
+            [(_RESERVE, {"sku": sku, "q": qty}) for sku, qty in _by_sku(quantities)]
+        )
+        return [ProductRow(*rows[0]) if rows else None for rows in results]
 
     async def release(self, lines: Iterable[OrderLine]) -> None:
         """Give reserved stock back (cancel, decline)."""
         for sku, qty in _by_sku((line.sku, line.quantity) for line in lines):
-            await self._conn.execute(
-                update(products)
-                .where(products.c.sku == sku)
-                .values(reserved=products.c.reserved - qty)
-            )
+            self._session.later(_RELEASE, (qty, sku))
 
     async def sell(self, lines: Iterable[OrderLine]) -> None:
         """Turn a reservation into a sale (capture): stock leaves the shelf."""
         for sku, qty in _by_sku((line.sku, line.quantity) for line in lines):
-            await self._conn.execute(
-                update(products)
-                .where(products.c.sku == sku)
-                .values(
-                    reserved=products.c.reserved - qty,
-                    on_hand=products.c.on_hand - qty,
-                    sold=products.c.sold + qty,
-                )
-            )
+            self._session.later(_SELL, {"sku": sku, "q": qty})
 
     async def get(self, sku: str) -> ProductRow | None:
         """One product, or None."""
-        row = (await self._conn.execute(select(*_COLUMNS).where(products.c.sku == sku))).first()
-        return ProductRow(**row._mapping) if row is not None else None
+        rows = await self._session.run(_GET, (sku,))
+        return ProductRow(*rows[0]) if rows else None
 
     async def exists(self, sku: str) -> bool:
         """Whether the catalogue holds ``sku``."""
-        found = await self._conn.execute(select(products.c.sku).where(products.c.sku == sku))
-        return found.first() is not None
+        return bool(await self._session.run(_EXISTS, (sku,)))
 
     async def put(
         self, *, sku: str, name: str, unit_price: int, currency: str, on_hand: int
     ) -> ProductRow | None:
         """Create or restock a product; None when ``on_hand`` would drop below reservations."""
-        stmt = insert(products).values(
-            sku=sku, name=name, unit_price=unit_price, currency=currency, on_hand=on_hand
-        )
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[products.c.sku],
-            set_={
-                "name": stmt.excluded.name,
-                "unit_price": stmt.excluded.unit_price,
-                "currency": stmt.excluded.currency,
-                "on_hand": stmt.excluded.on_hand,
-                "version": products.c.version + 1,
-                "updated_at": stmt.excluded.updated_at,
-            },
-            where=products.c.reserved <= stmt.excluded.on_hand,
-        ).returning(*_COLUMNS)
-        row = (await self._conn.execute(upsert)).first()
-        return ProductRow(**row._mapping) if row is not None else None
+        rows = await self._session.run(_PUT, (sku, name, unit_price, currency, on_hand))
+        return ProductRow(*rows[0]) if rows else None

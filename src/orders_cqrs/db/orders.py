@@ -6,17 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from orders_cqrs.db.tables import (
-    order_lines,
-    orders,
-    payments,
-    refunds,
-    shipments,
-    support_notes,
-)
+from orders_cqrs.db.session import Deferred, Session, json_text
 from orders_cqrs.domain.order import Order
 from orders_cqrs.domain.values import (
     Address,
@@ -34,8 +24,7 @@ from orders_cqrs.domain.values import (
 # One round trip for the whole aggregate. ``FOR UPDATE OF o`` serialises commands on one
 # order: the second command waits, then sees the first one's version and checks If-Match
 # against it, so two concurrent commands can never both build on the same version.
-_LOAD_SQL = text(
-    """
+_LOAD_SQL = """
     SELECT o.*, p.provider, p.state AS payment_state, p.authorized, p.captured, p.refunded,
            p.authorization_ref, p.decline_reason,
            s.carrier, s.tracking_number, s.shipped_at, s.delivered_at,
@@ -54,17 +43,16 @@ _LOAD_SQL = text(
       FROM orders o
       JOIN payments p ON p.order_id = o.id
       LEFT JOIN shipments s ON s.order_id = o.id
-     WHERE o.id = :order_id
-    """
-)
+     WHERE o.id = %s
+       FOR UPDATE OF o
+"""
 
 
 def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def _order_from_row(row: Any) -> Order:
-    m = row._mapping
+def _order_from_row(m: dict[str, Any]) -> Order:
     shipment = None
     if m["carrier"] is not None:
         shipment = Shipment(m["carrier"], m["tracking_number"], m["shipped_at"], m["delivered_at"])
@@ -112,34 +100,86 @@ def _order_from_row(row: Any) -> Order:
     )
 
 
+# A placed order is three tables; one statement writes them all, from one JSON document
+# (binding one value instead of thirty keeps the API process's work small). Its foreign keys
+# are checked when the statement ends, by which time the order row exists.
+_INSERT_PLACED = """
+WITH doc AS (SELECT %s::jsonb AS d), placed AS (
+  INSERT INTO orders (id, version, status, customer_id, customer_email, customer_name,
+    customer_country, ship_country, ship_region, ship_city, ship_postal_code, ship_line1,
+    currency, total, risk_flags, stock_state, placed_at, updated_at, captured_at,
+    cancelled_at, cancel_reason)
+  SELECT o.id, o.version, o.status, o.customer_id, o.customer_email, o.customer_name,
+    o.customer_country, o.ship_country, o.ship_region, o.ship_city, o.ship_postal_code,
+    o.ship_line1, o.currency, o.total, o.risk_flags, o.stock_state, o.placed_at, o.updated_at,
+    o.captured_at, o.cancelled_at, o.cancel_reason
+    FROM doc, jsonb_populate_record(NULL::orders, d -> 'order') AS o
+), payment AS (
+  INSERT INTO payments (order_id, token, provider, state, authorized, captured, refunded,
+    authorization_ref, decline_reason)
+  SELECT p.order_id, p.token, p.provider, p.state, p.authorized, p.captured, p.refunded,
+    p.authorization_ref, p.decline_reason
+    FROM doc, jsonb_populate_record(NULL::payments, d -> 'payment') AS p
+)
+INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price)
+SELECT l.order_id, l.line_no, l.sku, l.name, l.quantity, l.unit_price
+  FROM doc, jsonb_populate_recordset(NULL::order_lines, d -> 'lines') AS l
+"""
+_SAVE_ORDER = """
+UPDATE orders SET (version, status, customer_id, customer_email, customer_name,
+  customer_country, ship_country, ship_region, ship_city, ship_postal_code, ship_line1,
+  currency, total, risk_flags, stock_state, placed_at, updated_at, captured_at,
+  cancelled_at, cancel_reason) = ROW(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+  %s, %s, %s, %s, %s, %s, %s) WHERE id = %s
+"""
+_SAVE_PAYMENT = """
+UPDATE payments SET (provider, state, authorized, captured, refunded, authorization_ref,
+  decline_reason, updated_at) = ROW(%s, %s, %s, %s, %s, %s, %s, %s) WHERE order_id = %s
+"""
+_COUNT_RECENT = "SELECT count(*) FROM orders WHERE customer_id = %s AND placed_at >= %s"
+_INSERT_REFUND = (
+    "INSERT INTO refunds (id, order_id, amount, reason, created_at) VALUES (%s, %s, %s, %s, %s)"
+)
+_INSERT_NOTE = (
+    "INSERT INTO support_notes (id, order_id, author, body, created_at) VALUES (%s, %s, %s, %s, %s)"
+)
+_UPSERT_SHIPMENT = """
+INSERT INTO shipments (order_id, carrier, tracking_number, shipped_at, delivered_at)
+VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (order_id) DO UPDATE
+   SET carrier = excluded.carrier, tracking_number = excluded.tracking_number,
+       shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at
+"""
+
+
 class OrderRepository:
     """Reads and writes the order aggregate."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     async def get_for_update(self, order_id: UUID) -> Order | None:
         """The order, locked until the transaction ends; None when it does not exist."""
-        result = await self._conn.execute(
-            text(f"{_LOAD_SQL.text} FOR UPDATE OF o"), {"order_id": order_id}
-        )
-        row = result.first()
-        return _order_from_row(row) if row is not None else None
+        rows = await self._session.run_named(_LOAD_SQL, (order_id,))
+        return _order_from_row(rows[0]) if rows else None
 
-    async def count_recent_by_customer(self, customer_id: UUID, since: datetime) -> int:
-        """How many orders the customer placed since ``since`` (velocity risk)."""
-        result = await self._conn.execute(
-            text("SELECT count(*) FROM orders WHERE customer_id = :cid AND placed_at >= :since"),
-            {"cid": customer_id, "since": since},
-        )
-        return int(result.scalar_one())
+    def count_recent_by_customer(self, customer_id: UUID, since: datetime) -> Deferred[int]:
+        """How many orders the customer placed since ``since`` (velocity risk).
+
+        Deferred: it travels with the next statement that waits for an answer.
+        """
+        return self._session.defer(_COUNT_RECENT, (customer_id, since), lambda rows: rows[0][0])
 
     async def add(self, order: Order, *, payment_token: str) -> None:
-        """Insert a newly placed order with its lines and payment."""
-        await self._conn.execute(insert(orders).values(**_order_columns(order), id=order.id))
-        await self._conn.execute(
-            insert(order_lines),
-            [
+        """Insert a newly placed order with its lines and payment (no answer is awaited)."""
+        doc = {
+            "order": {**_order_params(order), "id": order.id},
+            "payment": {
+                **_payment_params(order),
+                "order_id": order.id,
+                "token": payment_token,
+            },
+            "lines": [
                 {
                     "order_id": order.id,
                     "line_no": no,
@@ -150,100 +190,116 @@ class OrderRepository:
                 }
                 for no, line in enumerate(order.lines, start=1)
             ],
-        )
-        await self._conn.execute(
-            insert(payments).values(
-                order_id=order.id, token=payment_token, **_payment_columns(order)
-            )
-        )
+        }
+        self._session.later(_INSERT_PLACED, (json_text(doc),))
 
     async def save(self, order: Order) -> None:
         """Write back the order's mutable state (status, version, payment, timestamps)."""
-        await self._conn.execute(
-            update(orders).where(orders.c.id == order.id).values(**_order_columns(order))
-        )
-        await self._conn.execute(
-            update(payments)
-            .where(payments.c.order_id == order.id)
-            .values(**_payment_columns(order), updated_at=order.updated_at)
-        )
+        self._session.later(_SAVE_ORDER, (*_order_values(order), order.id))
+        self._session.later(_SAVE_PAYMENT, (*_payment_values(order), order.updated_at, order.id))
 
     async def add_refund(self, order_id: UUID, refund: Refund) -> None:
         """Record an issued refund."""
-        await self._conn.execute(
-            insert(refunds).values(
-                id=refund.id,
-                order_id=order_id,
-                amount=refund.amount,
-                reason=refund.reason,
-                created_at=refund.created_at,
-            )
+        self._session.later(
+            _INSERT_REFUND, (refund.id, order_id, refund.amount, refund.reason, refund.created_at)
         )
 
     async def add_note(self, order_id: UUID, note: Note) -> None:
         """Record a support note."""
-        await self._conn.execute(
-            insert(support_notes).values(
-                id=note.id,
-                order_id=order_id,
-                author=note.author,
-                body=note.body,
-                created_at=note.created_at,
-            )
+        self._session.later(
+            _INSERT_NOTE, (note.id, order_id, note.author, note.body, note.created_at)
         )
 
     async def save_shipment(self, order_id: UUID, shipment: Shipment) -> None:
         """Insert or update the order's shipment."""
-        values = {
-            "carrier": shipment.carrier,
-            "tracking_number": shipment.tracking_number,
-            "shipped_at": shipment.shipped_at,
-            "delivered_at": shipment.delivered_at,
-        }
-        exists = await self._conn.execute(
-            select(shipments.c.order_id).where(shipments.c.order_id == order_id)
+        self._session.later(
+            _UPSERT_SHIPMENT,
+            (
+                order_id,
+                shipment.carrier,
+                shipment.tracking_number,
+                shipment.shipped_at,
+                shipment.delivered_at,
+            ),
         )
-        if exists.first() is None:
-            await self._conn.execute(insert(shipments).values(order_id=order_id, **values))
-        else:
-            await self._conn.execute(
-                update(shipments).where(shipments.c.order_id == order_id).values(**values)
-            )
 
 
-def _order_columns(order: Order) -> dict[str, Any]:
-    return {
-        "version": order.version,
-        "status": order.status.value,
-        "customer_id": order.customer.id,
-        "customer_email": order.customer.email,
-        "customer_name": order.customer.name,
-        "customer_country": order.customer.country,
-        "ship_country": order.shipping.country,
-        "ship_region": order.shipping.region,
-        "ship_city": order.shipping.city,
-        "ship_postal_code": order.shipping.postal_code,
-        "ship_line1": order.shipping.line1,
-        "currency": order.currency,
-        "total": order.total,
-        "risk_flags": list(order.risk_flags),
-        "stock_state": order.stock.value,
-        "placed_at": order.placed_at,
-        "updated_at": order.updated_at,
-        "captured_at": order.captured_at,
-        "cancelled_at": order.cancelled_at,
-        "cancel_reason": order.cancel_reason,
-    }
+_ORDER_PARAM_NAMES = (
+    "version",
+    "status",
+    "customer_id",
+    "customer_email",
+    "customer_name",
+    "customer_country",
+    "ship_country",
+    "ship_region",
+    "ship_city",
+    "ship_postal_code",
+    "ship_line1",
+    "currency",
+    "total",
+    "risk_flags",
+    "stock_state",
+    "placed_at",
+    "updated_at",
+    "captured_at",
+    "cancelled_at",
+    "cancel_reason",
+)
 
 
-def _payment_columns(order: Order) -> dict[str, Any]:
+_PAYMENT_PARAM_NAMES = (
+    "provider",
+    "state",
+    "authorized",
+    "captured",
+    "refunded",
+    "authorization_ref",
+    "decline_reason",
+)
+
+
+def _order_params(order: Order) -> dict[str, Any]:
+    return dict(zip(_ORDER_PARAM_NAMES, _order_values(order), strict=True))
+
+
+def _payment_params(order: Order) -> dict[str, Any]:
+    return dict(zip(_PAYMENT_PARAM_NAMES, _payment_values(order), strict=True))
+
+
+def _order_values(order: Order) -> tuple[Any, ...]:
+    return (
+        order.version,
+        order.status.value,
+        order.customer.id,
+        order.customer.email,
+        order.customer.name,
+        order.customer.country,
+        order.shipping.country,
+        order.shipping.region,
+        order.shipping.city,
+        order.shipping.postal_code,
+        order.shipping.line1,
+        order.currency,
+        order.total,
+        list(order.risk_flags),
+        order.stock.value,
+        order.placed_at,
+        order.updated_at,
+        order.captured_at,
+        order.cancelled_at,
+        order.cancel_reason,
+    )
+
+
+def _payment_values(order: Order) -> tuple[Any, ...]:
     p = order.payment
-    return {
-        "provider": p.provider,
-        "state": p.state.value,
-        "authorized": p.authorized,
-        "captured": p.captured,
-        "refunded": p.refunded,
-        "authorization_ref": p.authorization_ref,
-        "decline_reason": p.decline_reason,
-    }
+    return (
+        p.provider,
+        p.state.value,
+        p.authorized,
+        p.captured,
+        p.refunded,
+        p.authorization_ref,
+        p.decline_reason,
+    )

@@ -6,11 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from orders_cqrs.db.tables import payment_attempts as attempts
-from orders_cqrs.db.tables import payments
+from orders_cqrs.db.session import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,96 +24,78 @@ class PaymentAttempt:
     created_at: datetime
 
 
-_COLUMNS = (
-    attempts.c.id,
-    attempts.c.order_id,
-    attempts.c.provider,
-    attempts.c.amount,
-    attempts.c.currency,
-    attempts.c.status,
-    attempts.c.receipt_client_id,
-    attempts.c.receipt_key,
-    attempts.c.created_at,
-)
+_PENDING_FOR_ORDER = """
+SELECT id, order_id, provider, amount, currency, status, receipt_client_id, receipt_key,
+  created_at FROM payment_attempts WHERE order_id = %s AND status = 'pending'
+"""
+_START = """
+INSERT INTO payment_attempts (id, order_id, provider, amount, currency, status,
+                              receipt_client_id, receipt_key)
+VALUES (%s, %s, %s, %s, %s, 'pending', %s, %s)
+"""
+_HAND_OVER = "UPDATE payment_attempts SET receipt_client_id = %s, receipt_key = %s WHERE id = %s"
+_LOCK = """
+SELECT id, order_id, provider, amount, currency, status, receipt_client_id, receipt_key,
+  created_at FROM payment_attempts WHERE id = %s FOR UPDATE
+"""
+_FINISH = """
+UPDATE payment_attempts
+   SET status = %s, provider_ref = %s, decline_reason = %s, completed_at = now()
+ WHERE id = %s
+"""
+_STALE = """
+SELECT id FROM payment_attempts WHERE status = 'pending' AND created_at < %s
+ ORDER BY created_at LIMIT %s
+"""
+_TOKEN = "SELECT token FROM payments WHERE order_id = %s"  # noqa: S105 - a query, not a secret
 
 
 class PaymentAttemptRepository:
     """Rows of ``payment_attempts``."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     async def pending_for_order(self, order_id: UUID) -> PaymentAttempt | None:
         """The order's unfinished attempt, if a previous call never got its answer."""
-        row = (
-            await self._conn.execute(
-                select(*_COLUMNS).where(
-                    attempts.c.order_id == order_id, attempts.c.status == "pending"
-                )
-            )
-        ).first()
-        return PaymentAttempt(**row._mapping) if row is not None else None
+        rows = await self._session.run(_PENDING_FOR_ORDER, (order_id,))
+        return PaymentAttempt(*rows[0]) if rows else None
 
     async def start(self, attempt: PaymentAttempt) -> None:
         """Record the attempt before the provider is called."""
-        await self._conn.execute(
-            insert(attempts).values(
-                id=attempt.id,
-                order_id=attempt.order_id,
-                provider=attempt.provider,
-                amount=attempt.amount,
-                currency=attempt.currency,
-                status="pending",
-                receipt_client_id=attempt.receipt_client_id,
-                receipt_key=attempt.receipt_key,
-            )
+        self._session.later(
+            _START,
+            (
+                attempt.id,
+                attempt.order_id,
+                attempt.provider,
+                attempt.amount,
+                attempt.currency,
+                attempt.receipt_client_id,
+                attempt.receipt_key,
+            ),
         )
 
     async def hand_over(self, attempt_id: UUID, *, client_id: str, key: str) -> None:
         """A retry of the same authorization now owns the attempt's receipt."""
-        await self._conn.execute(
-            update(attempts)
-            .where(attempts.c.id == attempt_id)
-            .values(receipt_client_id=client_id, receipt_key=key)
-        )
+        self._session.later(_HAND_OVER, (client_id, key, attempt_id))
 
     async def lock(self, attempt_id: UUID) -> PaymentAttempt | None:
         """The attempt, locked, so the API and the reconciler never both record a result."""
-        row = (
-            await self._conn.execute(
-                select(*_COLUMNS).where(attempts.c.id == attempt_id).with_for_update()
-            )
-        ).first()
-        return PaymentAttempt(**row._mapping) if row is not None else None
+        rows = await self._session.run(_LOCK, (attempt_id,))
+        return PaymentAttempt(*rows[0]) if rows else None
 
     async def finish(
         self, attempt_id: UUID, *, status: str, provider_ref: str | None, reason: str | None
     ) -> None:
         """Record the provider's answer."""
-        await self._conn.execute(
-            update(attempts)
-            .where(attempts.c.id == attempt_id)
-            .values(
-                status=status,
-                provider_ref=provider_ref,
-                decline_reason=reason,
-                completed_at=func.now(),
-            )
-        )
+        self._session.later(_FINISH, (status, provider_ref, reason, attempt_id))
 
     async def stale(self, older_than: datetime, limit: int = 100) -> list[UUID]:
         """Pending attempts started before ``older_than``: work for the reconciler."""
-        rows = await self._conn.execute(
-            select(attempts.c.id)
-            .where(attempts.c.status == "pending", attempts.c.created_at < older_than)
-            .order_by(attempts.c.created_at)
-            .limit(limit)
-        )
-        return [row.id for row in rows]
+        return [row[0] for row in await self._session.run(_STALE, (older_than, limit))]
 
     async def token_for(self, order_id: UUID) -> str:
         """The payment token the customer gave at checkout."""
-        row = await self._conn.execute(
-            select(payments.c.token).where(payments.c.order_id == order_id)
-        )
-        return str(row.scalar_one())
+        rows = await self._session.run(_TOKEN, (order_id,))
+        return str(rows[0][0])

@@ -4,14 +4,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
-from uuid import UUID
 
-from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from orders_cqrs.db.session import Deferred, Session
 
-from orders_cqrs.db.tables import idempotency_receipts as receipts
+# The INSERT goes first in the transaction on purpose: a concurrent request with the same
+# key blocks on the unique index until this transaction ends, then finds the committed
+# receipt and replays it, so duplicates never run the command twice. An expired receipt, or
+# an in-progress one whose lease ran out (its process died), is taken over by the same
+# statement.
+_CLAIM = """
+INSERT INTO idempotency_receipts AS r
+       (client_id, key, fingerprint, command, state, expires_at, locked_until)
+VALUES (%s, %s, %s, %s, 'in_progress', now() + %s, now() + %s)
+ON CONFLICT (client_id, key) DO UPDATE
+   SET fingerprint = excluded.fingerprint, command = excluded.command, state = 'in_progress',
+       response_status = NULL, response_body = NULL, response_headers = NULL, order_id = NULL,
+       created_at = now(), expires_at = excluded.expires_at, locked_until = excluded.locked_until
+ WHERE r.expires_at < now()
+    OR (r.state = 'in_progress' AND r.locked_until < now()
+        AND r.fingerprint = excluded.fingerprint)
+RETURNING r.key
+"""
+_HELD = """
+SELECT fingerprint, state, response_status, response_body, response_headers
+  FROM idempotency_receipts WHERE client_id = %s AND key = %s
+"""
+_RELEASE = """
+DELETE FROM idempotency_receipts
+ WHERE client_id = %s AND key = %s AND state = 'in_progress'
+"""
+_END_LEASE = """
+UPDATE idempotency_receipts SET locked_until = now() - interval '1 second'
+ WHERE client_id = %s AND key = %s AND state = 'in_progress'
+"""
+_DELETE_EXPIRED = """
+WITH gone AS (
+  DELETE FROM idempotency_receipts WHERE ctid IN (
+    SELECT ctid FROM idempotency_receipts WHERE expires_at < now() LIMIT %s)
+  RETURNING 1)
+SELECT count(*) FROM gone
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +60,8 @@ class StoredReceipt:
 class ReceiptRepository:
     """Rows of ``idempotency_receipts``, keyed by (API client, Idempotency-Key)."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     async def claim(
         self,
@@ -41,112 +73,53 @@ class ReceiptRepository:
         ttl: timedelta,
         lease: timedelta,
     ) -> StoredReceipt | None:
-        """Take the key for this request, or return the receipt that already holds it.
-
-        The INSERT goes first in the transaction on purpose: a concurrent request with the
-        same key blocks on the unique index until this transaction ends, then finds the
-        committed receipt and replays it, so duplicates never run the command twice. An
-        expired receipt, or an in-progress one whose lease ran out (its process died), is
-        taken over by the same statement.
-        """
-        stmt = insert(receipts).values(
-            client_id=client_id,
-            key=key,
-            fingerprint=fingerprint,
-            command=command,
-            state="in_progress",
-            expires_at=func.now() + ttl,
-            locked_until=func.now() + lease,
+        """Take the key for this request, or return the receipt that already holds it."""
+        claimed = await self._session.run(
+            _CLAIM, (client_id, key, fingerprint, command, ttl, lease)
         )
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[receipts.c.client_id, receipts.c.key],
-            set_={
-                "fingerprint": stmt.excluded.fingerprint,
-                "command": stmt.excluded.command,
-                "state": "in_progress",
-                "response_status": None,
-                "response_body": None,
-                "response_headers": None,
-                "order_id": None,
-                "created_at": func.now(),
-                "expires_at": stmt.excluded.expires_at,
-                "locked_until": stmt.excluded.locked_until,
-            },
-            where=(receipts.c.expires_at < func.now())
-            | (
-                (receipts.c.state == "in_progress")
-                & (receipts.c.locked_until < func.now())
-                & (receipts.c.fingerprint == stmt.excluded.fingerprint)
-            ),
-        ).returning(receipts.c.key)
-        if (await self._conn.execute(upsert)).first() is not None:
+        if claimed:
             return None
-        row = (
-            await self._conn.execute(
-                select(receipts).where(receipts.c.client_id == client_id, receipts.c.key == key)
-            )
-        ).one()
-        return StoredReceipt(
-            fingerprint=row.fingerprint,
-            state=row.state,
-            response_status=row.response_status,
-            response_body=row.response_body,
-            response_headers=row.response_headers,
-        )
+        return await self.held(client_id=client_id, key=key)
 
-    async def complete(
+    def claim_with_next(
         self,
         *,
         client_id: str,
         key: str,
-        status: int,
-        body: bytes,
-        headers: dict[str, Any],
-        order_id: UUID | None,
-    ) -> None:
-        """Store the response that every replay of this key will get."""
-        await self._conn.execute(
-            update(receipts)
-            .where(receipts.c.client_id == client_id, receipts.c.key == key)
-            .values(
-                state="completed",
-                response_status=status,
-                response_body=body,
-                response_headers=headers,
-                order_id=order_id,
-                locked_until=None,
-            )
+        fingerprint: str,
+        command: str,
+        ttl: timedelta,
+        lease: timedelta,
+    ) -> Deferred[bool]:
+        """Queue the claim ahead of the command's first reads; True once it is ours.
+
+        It still runs first in the transaction; the caller must look at the answer before
+        acting on anything that came back with it (``Session.check_after_next_answer``).
+        """
+        return self._session.defer(_CLAIM, (client_id, key, fingerprint, command, ttl, lease), bool)
+
+    async def held(self, *, client_id: str, key: str) -> StoredReceipt:
+        """The receipt that holds the key (after a claim that did not get it)."""
+        held = await self._session.run(_HELD, (client_id, key))
+        # The conflicting row exists: the claim's INSERT waited for its transaction to end.
+        fingerprint, state, status, body, headers = held[0]
+        return StoredReceipt(
+            fingerprint=fingerprint,
+            state=state,
+            response_status=status,
+            response_body=bytes(body) if body is not None else None,
+            response_headers=headers,
         )
 
     async def release(self, *, client_id: str, key: str) -> None:
         """Forget an in-progress claim so the client may retry with the same key."""
-        await self._conn.execute(
-            delete(receipts).where(
-                receipts.c.client_id == client_id,
-                receipts.c.key == key,
-                receipts.c.state == "in_progress",
-            )
-        )
+        self._session.later(_RELEASE, (client_id, key))
 
     async def end_lease(self, *, client_id: str, key: str) -> None:
         """Let a retry with the same key take over this in-progress claim at once."""
-        await self._conn.execute(
-            update(receipts)
-            .where(
-                receipts.c.client_id == client_id,
-                receipts.c.key == key,
-                receipts.c.state == "in_progress",
-            )
-            .values(locked_until=func.now() - timedelta(seconds=1))
-        )
+        self._session.later(_END_LEASE, (client_id, key))
 
     async def delete_expired(self, batch: int = 5000) -> int:
         """Remove one batch of expired receipts; returns how many went."""
-        result = await self._conn.execute(
-            text(
-                "DELETE FROM idempotency_receipts WHERE ctid IN ("
-                " SELECT ctid FROM idempotency_receipts WHERE expires_at < now() LIMIT :n)"
-            ),
-            {"n": batch},
-        )
-        return result.rowcount
+        rows = await self._session.run(_DELETE_EXPIRED, (batch,))
+        return int(rows[0][0])

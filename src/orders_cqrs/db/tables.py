@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -270,4 +271,14 @@ dead_letters = Table(
         "id",
         postgresql_where=text("replayed_at IS NULL"),
     ),
+)
+
+# One row: is an idle relay waiting for a NOTIFY? The outbox trigger disarms it and notifies
+# only when it was armed, so a busy system sends no NOTIFY at all (migration 0003).
+relay_wakeup = Table(
+    "relay_wakeup",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("armed", Boolean, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
 )

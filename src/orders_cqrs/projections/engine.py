@@ -13,6 +13,7 @@ import os
 import random
 import socket
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,7 @@ class ProjectionEngine:
         self.group = group or projection.name
         self.consumer = consumer or consumer_name()
         self.status = StatusBoard(redis, settings.stream, self.group)
+        self._next_autoclaim = 0.0  # monotonic time of the next XAUTOCLAIM round
 
     async def ensure_group(self, start_id: str = "0") -> None:
         """Create the consumer group (from the stream's start) unless it exists."""
@@ -133,18 +135,23 @@ class ProjectionEngine:
         await self.status.heartbeat()
 
     async def _next_entries(self, *, block: bool = True) -> list[tuple[str, dict[str, str]]]:
-        # Entries a dead consumer left pending for longer than claim_idle_ms come first.
-        claimed = await self.redis.xautoclaim(
-            self.settings.stream,
-            self.group,
-            self.consumer,
-            min_idle_time=self.settings.claim_idle_ms,
-            start_id="0-0",
-            count=self.settings.batch_size,
-        )
-        reclaimed = [(i, f) for i, f in claimed[1] if f is not None]
-        if reclaimed:
-            return reclaimed
+        # Entries a dead consumer left pending for longer than claim_idle_ms come first. An
+        # entry only becomes claimable after claim_idle_ms, so looking a few times per idle
+        # period (at most once a second) finds it as surely as looking before every batch,
+        # without a round trip per batch; while it finds some, it looks again at once.
+        if time.monotonic() >= self._next_autoclaim:
+            claimed = await self.redis.xautoclaim(
+                self.settings.stream,
+                self.group,
+                self.consumer,
+                min_idle_time=self.settings.claim_idle_ms,
+                start_id="0-0",
+                count=self.settings.batch_size,
+            )
+            reclaimed = [(i, f) for i, f in claimed[1] if f is not None]
+            if reclaimed:
+                return reclaimed
+            self._next_autoclaim = time.monotonic() + min(1.0, self.settings.claim_idle_ms / 4000)
         response: Any = await self.redis.xreadgroup(
             self.group,
             self.consumer,
@@ -168,8 +175,8 @@ class ProjectionEngine:
         outcomes = await self._apply_with_retries(events, stop)
         if outcomes is None:
             return  # stopping during a store outage: leave the batch pending for later
-        for outcome in outcomes:
-            metrics.PROJECTED.labels(self.group, outcome).inc()
+        for outcome, n in Counter(outcomes).items():
+            metrics.PROJECTED.labels(self.group, outcome).inc(n)
         await self.redis.xack(self.settings.stream, self.group, *[i for i, _ in entries])
         await self.status.record(events, outcomes)
         metrics.PROJECTION_BATCH_SECONDS.labels(self.group).observe(time.perf_counter() - started)

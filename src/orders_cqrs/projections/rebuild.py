@@ -29,15 +29,15 @@ from orders_cqrs.projections.port import Projection
 from orders_cqrs.projections.status import STATUS_KEY
 from orders_cqrs.relay.outbox_reader import row_to_event
 
-SCAN_BATCH = 1000
+SCAN_BATCH = 5000  # keyset pages: few round trips, bounded memory
 SETTLE_SECONDS = 2.0
 _FENCED_COUNT = text(
     "SELECT count(*) FROM outbox WHERE pg_visible_in_snapshot(txid, CAST(:snap AS pg_snapshot))"
 )
 _FENCED_PAGE = text(
     """
-    SELECT position, event_id, aggregate_id, aggregate_version, event_type, schema_version,
-           occurred_at, headers, payload
+    SELECT event_id::text, position, aggregate_id::text, aggregate_version, event_type,
+           schema_version, occurred_at, headers::text, payload::text
       FROM outbox
      WHERE position > :after AND pg_visible_in_snapshot(txid, CAST(:snap AS pg_snapshot))
      ORDER BY position
@@ -140,7 +140,8 @@ async def _scan_fenced(
             ).all()
         if not rows:
             return scanned
-        await projection.apply([row_to_event(row, f"outbox-{row.position}") for row in rows])
+        # JSON comes as text and is parsed once by orjson (load_json), not by the driver.
+        await projection.apply([row_to_event(row, f"outbox-{row[1]}") for row in rows])
         scanned += len(rows)
-        after = rows[-1].position
+        after = rows[-1][1]
         on_progress(len(rows))

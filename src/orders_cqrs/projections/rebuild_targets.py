@@ -9,10 +9,12 @@ from redis.asyncio import Redis
 
 from orders_cqrs.projections.port import Projection
 from orders_cqrs.projections.rebuild import BlueGreenTarget
-from orders_cqrs.projections.search_index import ALIAS
+from orders_cqrs.projections.search_index import ALIAS, SETTINGS
 from orders_cqrs.projections.search_opensearch import SearchProjection, ensure_index
-from orders_cqrs.projections.summary_keys import ACTIVE_KEY, DEFAULT_NAMESPACE
+from orders_cqrs.projections.summary_keys import ACTIVE_KEY, DEFAULT_NAMESPACE, namespace_pattern
 from orders_cqrs.projections.summary_redis import SummaryProjection
+
+DROP_PAGE = 5000
 
 
 class SummaryNamespaces(BlueGreenTarget):
@@ -34,8 +36,18 @@ class SummaryNamespaces(BlueGreenTarget):
         await self.redis.set(ACTIVE_KEY, new)
 
     async def drop(self, generation: str) -> None:
-        async for key in self.redis.scan_iter(match=f"summary:{generation}:*", count=1000):
-            await self.redis.unlink(key)
+        # SCAN pages, each page's keys UNLINKed in one command: Redis frees the memory in a
+        # background thread, and the round trips are per page of keys, not per key. Nobody
+        # reads the generation any more (the switch happened first), so order does not matter.
+        cursor: int | str = 0
+        while True:
+            cursor, keys = await self.redis.scan(
+                cursor=int(cursor), match=namespace_pattern(generation), count=DROP_PAGE
+            )
+            if keys:
+                await self.redis.unlink(*keys)
+            if int(cursor) == 0:
+                return
 
 
 class SearchIndexes(BlueGreenTarget):
@@ -57,10 +69,18 @@ class SearchIndexes(BlueGreenTarget):
 
     async def prepare(self, generation: str) -> Projection:
         await self.client.indices.delete(index=generation, ignore=404)
-        await self.client.indices.create(index=generation)
+        # No periodic refresh while the new index fills (nobody searches it yet): segments
+        # are not rebuilt every second under the bulk load. ``switch`` refreshes it once and
+        # restores the template's interval before readers see it.
+        await self.client.indices.create(
+            index=generation, body={"settings": {"index": {"refresh_interval": "-1"}}}
+        )
         return SearchProjection(self.client, index=generation)
 
     async def switch(self, old: str, new: str) -> None:
+        await self.client.indices.put_settings(
+            index=new, body={"index": {"refresh_interval": SETTINGS["refresh_interval"]}}
+        )
         await self.client.indices.refresh(index=new)
         await self.client.indices.update_aliases(
             body={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -46,8 +47,8 @@ class StatusBoard:
                     "last_occurred_at": last.occurred_at.isoformat(),
                 },
             )
-        for outcome in outcomes:
-            pipe.hincrby(self.key, outcome, 1)
+        for outcome, n in Counter(outcomes).items():
+            pipe.hincrby(self.key, outcome, n)
         await pipe.execute()
 
     async def count_retry(self) -> None:

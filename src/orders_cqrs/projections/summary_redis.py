@@ -1,52 +1,82 @@
-"""The Redis order summary: one atomic Lua script per event, guarded by version.
+"""The Redis order summary: one atomic Lua script per batch, guarded by version per order.
 
-The script compares the stored ``source_version`` with the event's and writes only a newer
-one, so duplicates and out-of-order deliveries leave the newest state. The dedupe check and
-the write are one script, hence atomic inside Redis: there is no window between them.
+For each event in turn, the script compares the stored ``source_version`` with the event's
+and writes only a newer one, so duplicates and out-of-order deliveries leave the newest
+state. The dedupe check and the write are one script, hence atomic inside Redis: there is no
+window between them. Events are applied in batch order inside the script, exactly as one
+call per event would apply them, but with one round trip and one reply per chunk.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orders_cqrs.projections.port import Outcome, Projection, StoreUnavailableError
-from orders_cqrs.projections.summary_keys import ACTIVE_KEY, DEFAULT_NAMESPACE
+from orders_cqrs.projections.summary_keys import DEFAULT_NAMESPACE, LUA_KEYS
 from orders_cqrs.stream import StreamEvent
 
+ARGS_PER_EVENT = 6
+CHUNK = 500  # events per script call: Redis runs a call atomically, keep each one short
+
 # KEYS: none (keys derive from the namespace, which the script resolves atomically).
-# ARGV: namespace ('' = the active one), order_id, customer_id, version, event_id,
-#       projected_at, doc, placed_at_ms
-# Returns 1 applied, 0 duplicate (same event or same version), -1 stale (older version).
+# ARGV: namespace ('' = the active one), projected_at, then per event:
+#       order_id, customer_id, version, event_id, doc, placed_at_ms
+# Returns one code per event: 1 applied, 0 duplicate (same event or same version),
+# -1 stale (older version).
 APPLY_LUA = (
-    """
+    LUA_KEYS
+    + f"""
 local ns = ARGV[1]
-if ns == '' then ns = redis.call('GET', '"""
-    + ACTIVE_KEY
-    + """') or '"""
-    + DEFAULT_NAMESPACE
-    + """' end
-local key = 'summary:' .. ns .. ':order:' .. ARGV[2]
-local current = redis.call('HMGET', key, 'source_version', 'last_event_id')
-if current[1] then
-  local stored = tonumber(current[1])
-  local incoming = tonumber(ARGV[4])
-  if current[2] == ARGV[5] or stored == incoming then return 0 end
-  if stored > incoming then return -1 end
+if ns == '' then ns = active_namespace('{DEFAULT_NAMESPACE}') end
+local projected_at = ARGV[2]
+local out = {{}}
+for i = 3, #ARGV, {ARGS_PER_EVENT} do
+  local order_id, customer_id, version, event_id = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local key = order_key(ns, order_id)
+  local current = redis.call('HMGET', key, 'source_version', 'last_event_id')
+  local code = 1
+  if current[1] then
+    local stored = tonumber(current[1])
+    local incoming = tonumber(version)
+    if current[2] == event_id or stored == incoming then
+      code = 0
+    elseif stored > incoming then
+      code = -1
+    end
+  end
+  if code == 1 then
+    redis.call('HSET', key, 'source_version', version, 'last_event_id', event_id,
+               'projected_at', projected_at, 'doc', ARGV[i + 4], 'customer_id', customer_id)
+    redis.call('ZADD', customer_key(ns, customer_id), ARGV[i + 5], order_id)
+  end
+  out[#out + 1] = code
 end
-redis.call('HSET', key, 'source_version', ARGV[4], 'last_event_id', ARGV[5],
-           'projected_at', ARGV[6], 'doc', ARGV[7], 'customer_id', ARGV[3])
-redis.call('ZADD', 'summary:' .. ns .. ':customer:' .. ARGV[3], ARGV[8], ARGV[2])
-return 1
+return out
 """
 )
 
 _OUTCOMES = {1: Outcome.APPLIED, 0: Outcome.DUPLICATE, -1: Outcome.STALE}
+
+
+def _event_args(event: StreamEvent) -> tuple[str, str, int, str, bytes, int]:
+    order = event.payload["order"]
+    placed = datetime.fromisoformat(order["placed_at"])
+    return (
+        str(event.aggregate_id),
+        order["customer"]["id"],
+        event.aggregate_version,
+        str(event.event_id),
+        # The stored document is compact JSON (orjson writes UTF-8 where the standard library
+        # would escape); readers parse it, so the value is what matters, not the escapes.
+        orjson.dumps(order),
+        int(placed.timestamp() * 1000),
+    )
 
 
 class SummaryProjection(Projection):
@@ -60,27 +90,18 @@ class SummaryProjection(Projection):
         self._script = redis.register_script(APPLY_LUA)
 
     async def apply(self, events: Sequence[StreamEvent]) -> list[Outcome]:
-        """One script call per event, pipelined; each call is atomic on its own."""
+        """One script call per chunk of events, pipelined; each call is atomic on its own."""
+        if not events:
+            return []
         projected_at = datetime.now(UTC).isoformat()
         pipe = self.redis.pipeline(transaction=False)
-        for event in events:
-            order = event.payload["order"]
-            placed = datetime.fromisoformat(order["placed_at"])
-            await self._script(
-                args=[
-                    self.namespace,
-                    str(event.aggregate_id),
-                    order["customer"]["id"],
-                    event.aggregate_version,
-                    str(event.event_id),
-                    projected_at,
-                    json.dumps(order, separators=(",", ":")),
-                    int(placed.timestamp() * 1000),
-                ],
-                client=pipe,
-            )
+        for start in range(0, len(events), CHUNK):
+            args: list[str | bytes | int] = [self.namespace, projected_at]
+            for event in events[start : start + CHUNK]:
+                args.extend(_event_args(event))
+            await self._script(args=args, client=pipe)
         try:
             results = await pipe.execute()
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
             raise StoreUnavailableError(str(error)) from error
-        return [_OUTCOMES[int(result)] for result in results]
+        return [_OUTCOMES[int(code)] for chunk in results for code in chunk]

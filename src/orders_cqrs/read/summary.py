@@ -10,26 +10,32 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from orders_cqrs.projections.summary_keys import ACTIVE_KEY, DEFAULT_NAMESPACE
+from orders_cqrs.projections.summary_keys import ACTIVE_KEY, DEFAULT_NAMESPACE, LUA_KEYS
 from orders_cqrs.read.freshness import Freshness, NotYetProjected
 
 # Resolving the namespace and reading the hash in one script means a reader never mixes
 # the old and the new namespace while a rebuild flips ``summary:active``.
-_GET_ORDER = """
+_GET_ORDER = (
+    LUA_KEYS
+    + """
 local ns = redis.call('GET', KEYS[1]) or ARGV[2]
-return redis.call('HMGET', 'summary:' .. ns .. ':order:' .. ARGV[1],
+return redis.call('HMGET', order_key(ns, ARGV[1]),
                   'source_version', 'last_event_id', 'projected_at', 'doc')
 """
-_CUSTOMER_ORDERS = """
+)
+_CUSTOMER_ORDERS = (
+    LUA_KEYS
+    + """
 local ns = redis.call('GET', KEYS[1]) or ARGV[3]
-local ids = redis.call('ZREVRANGE', 'summary:' .. ns .. ':customer:' .. ARGV[1], 0, ARGV[2] - 1)
+local ids = redis.call('ZREVRANGE', customer_key(ns, ARGV[1]), 0, ARGV[2] - 1)
 local out = {}
 for i, id in ipairs(ids) do
-  out[i] = redis.call('HMGET', 'summary:' .. ns .. ':order:' .. id,
+  out[i] = redis.call('HMGET', order_key(ns, id),
                       'source_version', 'last_event_id', 'projected_at', 'doc')
 end
 return out
 """
+)
 POLL_SECONDS = 0.02
 
 
@@ -90,15 +96,18 @@ class SummaryReader:
         return [read for read in (_parse(row) for row in rows) if read is not None]
 
 
-_VERSIONS = """
+_VERSIONS = (
+    LUA_KEYS
+    + """
 local ns = redis.call('GET', KEYS[1]) or ARGV[1]
 local out = {}
 for i = 2, #ARGV do
-  local key = 'summary:' .. ns .. ':order:' .. ARGV[i]
+  local key = order_key(ns, ARGV[i])
   out[i - 1] = redis.call('HGET', key, 'source_version') or false
 end
 return out
 """
+)
 
 
 class SummaryVersions:

@@ -1,68 +1,88 @@
-"""Claiming and marking outbox rows (PostgreSQL side of the relay)."""
+"""Claiming and marking outbox rows (PostgreSQL side of the relay), on a plain psycopg connection.
+
+The relay's hot loop runs these statements thousands of times a second: it talks to psycopg
+directly (no SQLAlchemy result machinery) and reads ``headers``/``payload`` as text, so a row
+goes from PostgreSQL to the stream without being parsed into dicts and dumped again.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from psycopg import AsyncConnection
 
-from orders_cqrs.stream import StreamEvent
+from orders_cqrs.stream import StreamEvent, load_json
 
 # Claim by the published marker, never by "position > last offset": positions come from an
 # identity sequence and are handed out at INSERT, but transactions commit in any order. A
 # reader that remembered "I published up to 1041" would skip row 1040 if its transaction
 # committed a moment later (the bug class behind Marten #4953 and Watermill #311). The
 # partial index on unpublished rows keeps this scan as cheap as an offset.
+# The columns come in the stream's field order (``stream.STREAM_FIELDS``).
 #
 # SKIP LOCKED lets several relays run: each claims rows nobody else holds instead of
 # queueing behind them. The lock lasts until this relay's transaction marks the rows.
-_CLAIM = text(
-    """
-    SELECT position, event_id, aggregate_id, aggregate_version, event_type, schema_version,
-           occurred_at, headers, payload
+CLAIM_SQL = """
+    SELECT event_id::text, position, aggregate_id::text, aggregate_version, event_type,
+           schema_version, occurred_at, headers::text, payload::text
       FROM outbox
      WHERE published_at IS NULL
      ORDER BY position
-     LIMIT :limit
+     LIMIT %s
        FOR UPDATE SKIP LOCKED
-    """
-)
-_MARK = text("UPDATE outbox SET published_at = now() WHERE position = ANY(:positions)")
-_BACKLOG = text(
-    "SELECT count(*), extract(epoch FROM now() - min(occurred_at))"
+"""
+MARK_SQL = "UPDATE outbox SET published_at = now() WHERE position = ANY(%s::bigint[])"
+BACKLOG_SQL = (
+    "SELECT count(*), extract(epoch FROM now() - min(occurred_at))::float8"
     " FROM outbox WHERE published_at IS NULL"
 )
 
+# The wake-up handshake (see Relay._go_idle): arm, then list the write transactions that were
+# in flight when the arm became visible; their rows may still come without a NOTIFY.
+ARM_SQL = "UPDATE relay_wakeup SET armed = true WHERE NOT armed"
+IN_FLIGHT_SQL = (
+    "SELECT coalesce(array_agg(x::text), '{}') FROM pg_snapshot_xip(pg_current_snapshot()) x"
+)
+STILL_RUNNING_SQL = (
+    "SELECT count(*) FROM unnest(%s::text[]) x WHERE pg_xact_status(x::xid8) = 'in progress'"
+)
 
-async def claim_unpublished(conn: AsyncConnection, limit: int) -> list[StreamEvent]:
-    """Lock up to ``limit`` unpublished rows, oldest first."""
-    rows = await conn.execute(_CLAIM, {"limit": limit})
-    return [row_to_event(row) for row in rows]
+OutboxRow = tuple[str, int, str, int, str, int, Any, str, str]
+POSITION, EVENT_TYPE, OCCURRED_AT = 1, 4, 6
+
+
+async def claim_unpublished(conn: AsyncConnection[Any], limit: int) -> list[OutboxRow]:
+    """Lock up to ``limit`` unpublished rows, oldest first (call inside a transaction)."""
+    cursor = await conn.execute(CLAIM_SQL, (limit,))
+    return await cursor.fetchall()
+
+
+async def mark_published(conn: AsyncConnection[Any], positions: list[int]) -> None:
+    """Mark the claimed rows published (same transaction as the claim)."""
+    await conn.execute(MARK_SQL, (positions,))
+
+
+async def backlog(conn: AsyncConnection[Any]) -> tuple[int, float]:
+    """Unpublished rows and the age in seconds of the oldest one."""
+    cursor = await conn.execute(BACKLOG_SQL)
+    row = await cursor.fetchone()
+    count, age = row if row is not None else (0, None)
+    return int(count), float(age or 0.0)
 
 
 def row_to_event(row: Any, stream_id: str = "") -> StreamEvent:
-    """An outbox row (with the columns every outbox reader selects) as a stream event."""
+    """An outbox row selected like ``CLAIM_SQL`` (JSON as text) as a stream event."""
+    event_id, position, aggregate_id, version, event_type, schema, occurred_at, hdr, body = row
     return StreamEvent(
-        event_id=row.event_id,
-        position=row.position,
-        aggregate_id=row.aggregate_id,
-        aggregate_version=row.aggregate_version,
-        event_type=row.event_type,
-        schema_version=row.schema_version,
-        occurred_at=row.occurred_at,
-        headers=row.headers,
-        payload=row.payload,
+        event_id=UUID(event_id),
+        position=position,
+        aggregate_id=UUID(aggregate_id),
+        aggregate_version=version,
+        event_type=event_type,
+        schema_version=schema,
+        occurred_at=occurred_at,
+        headers=load_json(hdr),
+        payload=load_json(body),
         stream_id=stream_id,
     )
-
-
-async def mark_published(conn: AsyncConnection, positions: list[int]) -> None:
-    """Mark the claimed rows published (same transaction as the claim)."""
-    await conn.execute(_MARK, {"positions": positions})
-
-
-async def backlog(conn: AsyncConnection) -> tuple[int, float]:
-    """Unpublished rows and the age in seconds of the oldest one."""
-    count, age = (await conn.execute(_BACKLOG)).one()
-    return int(count), float(age or 0.0)

@@ -2,6 +2,12 @@
 
 A crash after the XADDs and before the commit leaves the rows unpublished, so they are
 published again: the stream may hold a duplicate, never a gap. Projectors are idempotent.
+
+Wake-up. A NOTIFY on every checkout would make each committing transaction take
+PostgreSQL's database-wide notification-queue lock, serialising commits. Instead the relay
+polls every ``busy_poll_seconds`` while there is work, and only when it finds none does it
+*arm* the one-row ``relay_wakeup`` table; the outbox trigger disarms it and sends a NOTIFY,
+so only the first commit after the relay went idle pays for a notification.
 """
 
 from __future__ import annotations
@@ -10,23 +16,50 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders_cqrs.observability import metrics
-from orders_cqrs.relay.outbox_reader import backlog, claim_unpublished, mark_published
+from orders_cqrs.relay.outbox_reader import (
+    ARM_SQL,
+    EVENT_TYPE,
+    IN_FLIGHT_SQL,
+    OCCURRED_AT,
+    POSITION,
+    STILL_RUNNING_SQL,
+    backlog,
+    claim_unpublished,
+    mark_published,
+)
 from orders_cqrs.relay.retention import trim_acknowledged
+from orders_cqrs.stream import STREAM_FIELDS, outbox_fields
 
 log = structlog.get_logger(__name__)
 NOTIFY_CHANNEL = "orders_outbox"
 MAX_BACKOFF_SECONDS = 5.0
 TRIM_EVERY_SECONDS = 30.0
+GAUGE_EVERY_SECONDS = 1.0
+XADD_CHUNK = 500  # events per script call: Redis runs each call atomically, keep it short
+
+# One script call appends a chunk of entries: one command to pack and one reply to parse,
+# instead of one per event, which is where the relay spent its time. The entries are the same
+# XADDs with server-generated ids, in the same order; the batch's mark still happens only
+# after every call returned, so a failure leaves the rows unpublished (a duplicate, no gap).
+_ARGS_PER_ENTRY = 2 * len(STREAM_FIELDS)
+_XADD_MANY = f"""
+local n = 0
+for i = 1, #ARGV, {_ARGS_PER_ENTRY} do
+  redis.call('XADD', KEYS[1], '*', unpack(ARGV, i, i + {_ARGS_PER_ENTRY - 1}))
+  n = n + 1
+end
+return n
+"""
 
 
 class Relay:
@@ -34,68 +67,107 @@ class Relay:
 
     def __init__(
         self,
-        engine: AsyncEngine,
         redis: Redis,
         *,
-        listen_dsn: str,
+        dsn: str,
         stream: str,
         batch_size: int,
         poll_seconds: float,
+        busy_poll_seconds: float = 0.02,
+        coalesce_seconds: float = 0.005,
         publish_delay_seconds: float = 0.0,
         retention_seconds: float = 3600.0,
+        connect_options: str = "",
     ) -> None:
-        self._engine = engine
         self._redis = redis
-        self._listen_dsn = listen_dsn
+        self._dsn = dsn
+        self._options = connect_options
         self._stream = stream
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._busy_poll = busy_poll_seconds
+        self._coalesce = coalesce_seconds
         self._delay = publish_delay_seconds
         self._retention_seconds = retention_seconds
         self._wake = asyncio.Event()
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._xadd_many = redis.register_script(_XADD_MANY)
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._dsn, autocommit=True, options=self._options, connect_timeout=5
+            )
+        return self._conn
+
+    async def close(self) -> None:
+        """Close the relay's PostgreSQL connection."""
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows it published."""
-        async with self._engine.begin() as conn:
-            events = await claim_unpublished(conn, self._batch_size)
-            if not events:
+        conn = await self._connection()
+        async with conn.transaction():
+            rows = await claim_unpublished(conn, self._batch_size)
+            if not rows:
                 return 0
             if self._delay:
                 await asyncio.sleep(self._delay)  # an operator's brake; tests use it
             pipe = self._redis.pipeline(transaction=False)
-            for event in events:
-                pipe.xadd(self._stream, event.to_fields())  # type: ignore[arg-type]
+            for start in range(0, len(rows), XADD_CHUNK):
+                args = [
+                    part
+                    for row in rows[start : start + XADD_CHUNK]
+                    for item in outbox_fields(*row).items()
+                    for part in item
+                ]
+                await self._xadd_many(keys=[self._stream], args=args, client=pipe)
             await pipe.execute()
-            await mark_published(conn, [event.position for event in events])
-        now = datetime.now(UTC)
-        metrics.RELAY_BATCH_EVENTS.observe(len(events))
-        for event in events:
-            metrics.RELAY_PUBLISHED.labels(event.event_type).inc()
-            metrics.RELAY_COMMIT_TO_PUBLISH_SECONDS.observe(
-                max(0.0, (now - event.occurred_at).total_seconds())
-            )
-        return len(events)
+            await mark_published(conn, [int(row[POSITION]) for row in rows])
+        _count_published(rows)
+        return len(rows)
 
     async def refresh_backlog(self) -> None:
         """Export the outbox backlog gauges."""
-        async with self._engine.connect() as conn:
-            count, age = await backlog(conn)
+        count, age = await backlog(await self._connection())
         metrics.OUTBOX_BACKLOG_EVENTS.set(count)
         metrics.OUTBOX_OLDEST_AGE_SECONDS.set(age)
 
+    async def _arm(self) -> list[str]:
+        """Arm the wake-up; return the write transactions in flight once the arm is visible.
+
+        Why the list: the outbox trigger runs at INSERT, not at commit. A transaction whose
+        trigger ran just before the arm committed saw ``armed = false`` and will not notify,
+        yet it may commit after our next poll. Its xid was assigned before the arm committed,
+        so it is in flight in any snapshot taken after that commit (or already committed and
+        visible to the next poll). The relay does not sleep until every transaction in this
+        list has finished and it has polled once more; any later transaction sees the arm.
+        """
+        conn = await self._connection()
+        self._wake.clear()  # a NOTIFY from here on must wake the sleep that follows
+        await conn.execute(ARM_SQL)  # autocommit: visible before the snapshot below is taken
+        row = await (await conn.execute(IN_FLIGHT_SQL)).fetchone()
+        return list(row[0]) if row else []
+
+    async def _still_running(self, xids: list[str]) -> bool:
+        conn = await self._connection()
+        row = await (await conn.execute(STILL_RUNNING_SQL, (xids,))).fetchone()
+        return bool(row and row[0])
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until ``stop`` is set: drain, then sleep until NOTIFY or the poll interval."""
+        """Publish until ``stop`` is set: drain, poll while busy, sleep armed when idle."""
         listener = asyncio.create_task(self._listen(stop))
         failures = 0
-        last_trim = 0.0
-        last_gauge = 0.0
+        last_trim = last_gauge = 0.0
+        in_flight: list[str] | None = None  # None: not armed since the relay last had work
         try:
             while not stop.is_set():
                 try:
                     published = await self.publish_batch()
-                    # Counting the backlog is a query of its own: once a second while
-                    # draining, and whenever the relay is about to wait.
-                    if published < self._batch_size or time.monotonic() - last_gauge > 1.0:
+                    # Counting the backlog is a query of its own: at most once a second.
+                    if time.monotonic() - last_gauge > GAUGE_EVERY_SECONDS:
                         await self.refresh_backlog()
                         last_gauge = time.monotonic()
                     if time.monotonic() - last_trim > TRIM_EVERY_SECONDS:
@@ -105,50 +177,78 @@ class Relay:
                         metrics.STREAM_TRIMMED.inc(trimmed)
                         last_trim = time.monotonic()
                     failures = 0
+                    if published >= self._batch_size:
+                        continue  # a full batch: more is waiting
+                    if published:
+                        in_flight = None
+                        await _sleep(stop, self._busy_poll)  # busy: poll, letting rows gather
+                        continue
+                    if in_flight is None:
+                        in_flight = await self._arm()
+                        continue  # poll once more after arming: no lost wake-up
+                    if in_flight and await self._still_running(in_flight):
+                        await _sleep(stop, self._busy_poll)
+                        continue
+                    if in_flight:
+                        in_flight = []
+                        continue  # they all finished: the poll after that sees their rows
+                    await _sleep(stop, self._poll_seconds, wake=self._wake)
+                    if self._wake.is_set():
+                        await _sleep(stop, self._coalesce)  # batch the burst that woke us
+                    in_flight = None  # woken or timed out: the trigger may have disarmed
                 except (RedisError, OSError) as error:
                     failures += 1
                     metrics.RELAY_ERRORS.labels("redis").inc()
                     log.warning("relay_redis_unavailable", error=str(error), failures=failures)
                     # The backlog grows exactly now: keep the gauges honest while we wait.
-                    with contextlib.suppress(SQLAlchemyError, OSError):
+                    with contextlib.suppress(psycopg.Error, OSError):
                         await self.refresh_backlog()
-                    await self._sleep(stop, _backoff(failures))
-                    continue
-                except SQLAlchemyError as error:
+                    await _sleep(stop, _backoff(failures))
+                except psycopg.Error as error:
                     failures += 1
+                    in_flight = None
                     metrics.RELAY_ERRORS.labels("postgres").inc()
                     log.warning("relay_postgres_unavailable", error=str(error), failures=failures)
-                    await self._sleep(stop, _backoff(failures))
-                    continue
-                if published < self._batch_size:
-                    self._wake.clear()
-                    await self._sleep(stop, self._poll_seconds, wake=self._wake)
+                    await self.close()
+                    await _sleep(stop, _backoff(failures))
         finally:
             listener.cancel()
+            with contextlib.suppress(psycopg.Error, OSError):
+                await self.close()
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """Set ``_wake`` on every NOTIFY; reconnect quietly (polling covers the gaps)."""
         while not stop.is_set():
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self._listen_dsn, autocommit=True
+                    self._dsn, autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     async for _ in conn.notifies():
                         self._wake.set()
             except (psycopg.Error, OSError):
-                await self._sleep(stop, 1.0)
+                await _sleep(stop, 1.0)
 
-    @staticmethod
-    async def _sleep(
-        stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None
-    ) -> None:
-        waits = [asyncio.create_task(stop.wait())]
-        if wake is not None:
-            waits.append(asyncio.create_task(wake.wait()))
-        _, pending = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
+
+def _count_published(rows: list[Any]) -> None:
+    """Metrics once per batch: one counter increment per event type, not per event."""
+    metrics.RELAY_BATCH_EVENTS.observe(len(rows))
+    for event_type, n in Counter(row[EVENT_TYPE] for row in rows).items():
+        metrics.RELAY_PUBLISHED.labels(event_type).inc(n)
+    now = datetime.now(UTC)
+    observe = metrics.RELAY_COMMIT_TO_PUBLISH_SECONDS.observe
+    for row in rows:
+        observe(max(0.0, (now - row[OCCURRED_AT]).total_seconds()))
+
+
+async def _sleep(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:
+    """Sleep up to ``seconds``; ``stop`` (and ``wake``, when given) end it early."""
+    waits = [asyncio.create_task(stop.wait())]
+    if wake is not None:
+        waits.append(asyncio.create_task(wake.wait()))
+    _, pending = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
 
 
 def _backoff(failures: int) -> float:

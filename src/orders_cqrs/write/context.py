@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
+
+import orjson
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,5 +67,6 @@ class CommandOutcome:
 
 
 def render(body: dict[str, Any]) -> bytes:
-    """The canonical bytes of a response body (stored in receipts, replayed as is)."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    """The canonical bytes of a response body (stored in receipts, replayed as is): compact
+    UTF-8 JSON, as ``json.dumps(separators=(",", ":"), ensure_ascii=False)`` would write it."""
+    return orjson.dumps(body)

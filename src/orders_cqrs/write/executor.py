@@ -25,6 +25,14 @@ Handler = Callable[
 ]
 
 
+class KeyHeld(Exception):
+    """The idempotency key belongs to a completed request: answer with its receipt."""
+
+    def __init__(self, receipt: StoredReceipt) -> None:
+        super().__init__("idempotency key held")
+        self.receipt = receipt
+
+
 class Executor:
     """Executes handlers with the idempotency, outbox and audit rules every command shares."""
 
@@ -41,12 +49,16 @@ class Executor:
         trail = Trail()
         try:
             async with self.uow_factory() as uow:
-                stored = await self.claim(uow, ctx)
-                if stored is not None:
-                    return self.replay(ctx, stored)
-                accepted, events = await handler(uow, ctx, trail)
+                self.claim_with_first_reads(uow, ctx)
+                try:
+                    accepted, events = await handler(uow, ctx, trail)
+                except DomainError:
+                    await uow.settle()  # the key's owner answers before any refusal does
+                    raise
                 outcome = await self.finish(uow, ctx, accepted, events)
                 await uow.commit()
+        except KeyHeld as held:
+            return self.replay(ctx, held.receipt)
         except DomainError as refusal:
             await self.audit_refusal(ctx, trail, refusal)
             metrics.COMMANDS.labels(ctx.command, "rejected").inc()
@@ -55,6 +67,33 @@ class Executor:
         metrics.COMMAND_SECONDS.labels(ctx.command).observe(time.perf_counter() - started)
         metrics.OUTBOX_ROWS.labels(ctx.command).inc(len(events))
         return outcome
+
+    def claim_with_first_reads(self, uow: UnitOfWork, ctx: CommandContext) -> None:
+        """Queue the claim so it travels with the handler's first reads, then check it.
+
+        The claim is still the transaction's first statement, so concurrent duplicates queue
+        on the receipt's unique index exactly as with a claim of its own. Its answer is
+        checked before the handler sees anything that came back with it: if the key is
+        held, ``KeyHeld`` (or a mismatch, or in-flight refusal) ends the unit of work and
+        everything the handler's reads did is rolled back.
+        """
+        claimed = uow.receipts.claim_with_next(
+            client_id=ctx.client_id,
+            key=ctx.idempotency_key,
+            fingerprint=ctx.fingerprint,
+            command=ctx.command,
+            ttl=self.receipt_ttl,
+            lease=self.receipt_lease,
+        )
+
+        async def check() -> None:
+            if claimed.value:
+                return
+            stored = await uow.receipts.held(client_id=ctx.client_id, key=ctx.idempotency_key)
+            self.raise_unless_replayable(ctx, stored)
+            raise KeyHeld(stored)
+
+        uow.verify_with_next_answer(check)
 
     async def claim(self, uow: UnitOfWork, ctx: CommandContext) -> StoredReceipt | None:
         """Claim the key; a stored receipt means this request was (or is being) handled."""
@@ -66,13 +105,19 @@ class Executor:
             ttl=self.receipt_ttl,
             lease=self.receipt_lease,
         )
-        if stored is not None and stored.fingerprint != ctx.fingerprint:
+        if stored is not None:
+            self.raise_unless_replayable(ctx, stored)
+        return stored
+
+    @staticmethod
+    def raise_unless_replayable(ctx: CommandContext, stored: StoredReceipt) -> None:
+        """A held key replays only for the same request, and only once it completed."""
+        if stored.fingerprint != ctx.fingerprint:
             raise IdempotencyMismatch(
                 "this Idempotency-Key was already used with a different request"
             )
-        if stored is not None and stored.state != "completed":
+        if stored.state != "completed":
             raise RequestInFlight("a request with this Idempotency-Key is still in progress")
-        return stored
 
     def replay(self, ctx: CommandContext, stored: StoredReceipt) -> CommandOutcome:
         """The stored response, byte for byte."""
@@ -89,11 +134,12 @@ class Executor:
         accepted: Accepted,
         events: list[OrderEvent],
     ) -> CommandOutcome:
-        """Write outbox rows, the audit row and the receipt; the caller commits."""
+        """Write the outbox rows, the audit row and the receipt; the caller commits."""
         body = render(accepted.body)
-        await uow.outbox.append(events, ctx.event_headers())
-        await uow.audit.append(
-            AuditEntry(
+        await uow.records.write(
+            events=events,
+            event_headers=ctx.event_headers(),
+            audit=AuditEntry(
                 actor=ctx.actor,
                 command=ctx.command,
                 command_id=ctx.command_id,
@@ -102,15 +148,12 @@ class Executor:
                 version_before=accepted.version_before,
                 version_after=accepted.version_after,
                 outcome="accepted",
-            )
-        )
-        await uow.receipts.complete(
+            ),
             client_id=ctx.client_id,
             key=ctx.idempotency_key,
             status=accepted.status_code,
             body=body,
-            headers=accepted.headers,
-            order_id=accepted.order_id,
+            response_headers=accepted.headers,
         )
         return CommandOutcome(accepted.status_code, body, accepted.headers)
 

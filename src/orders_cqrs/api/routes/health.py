@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from orders_cqrs.api.deps import ContainerDep
 from orders_cqrs.api.problems import problem
 from orders_cqrs.api.routes.responses import PROBLEM_SCHEMA
+from orders_cqrs.observability.multiprocess import exposition
 
 router = APIRouter(tags=["health"])
 
@@ -40,5 +41,5 @@ async def readyz(container: ContainerDep) -> Response:
 
 @router.get("/metrics", response_class=Response)
 async def prometheus_metrics() -> Response:
-    """Prometheus exposition of this process's metrics."""
-    return Response(content=generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus exposition of the service's metrics (every API worker's)."""
+    return Response(content=exposition(), media_type=CONTENT_TYPE_LATEST)

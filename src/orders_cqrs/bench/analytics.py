@@ -1,4 +1,4 @@
-"""``orders-cqrs bench-analytics``: insert throughput of the analytics projection.
+"""Insert throughput of the analytics projection (``orders-cqrs bench-analytics``, ``make bench``).
 
 Synthetic but faithful events: orders walk the real aggregate (place → authorize or decline →
 capture → ship → deliver, some cancelled, some refunded, notes), so every payload is the

@@ -1,0 +1,91 @@
+"""What every accepted command leaves besides its state: events, audit row, receipt.
+
+One statement writes all three. They are always written together, at the end of the
+command's transaction, and PostgreSQL parses, plans and runs one statement for them instead
+of three (one per event, plus the audit row and the receipt).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from orders_cqrs.db.audit import AuditEntry
+from orders_cqrs.db.session import Session, json_text
+from orders_cqrs.domain.events import OrderEvent
+
+# ``position``, ``occurred_at`` (the transaction's time) and ``txid`` of each outbox row come
+# from PostgreSQL; the relay publishes the rows once this transaction has committed.
+_RECORD = """
+WITH events AS (
+  INSERT INTO outbox (event_id, aggregate_id, aggregate_version, event_type, schema_version,
+                      headers, payload)
+  SELECT e.event_id, e.aggregate_id, e.aggregate_version, e.event_type, e.schema_version,
+         %(headers)s::jsonb, e.payload
+    FROM jsonb_to_recordset(%(events)s::jsonb) AS e(event_id uuid, aggregate_id uuid,
+         aggregate_version integer, event_type text, schema_version smallint, payload jsonb)
+), audit AS (
+  INSERT INTO audit_log (actor, command, command_id, idempotency_key, order_id,
+                         version_before, version_after, outcome)
+  VALUES (%(actor)s, %(command)s, %(command_id)s, %(key)s, %(order_id)s, %(version_before)s,
+          %(version_after)s, 'accepted')
+)
+UPDATE idempotency_receipts
+   SET state = 'completed', response_status = %(status)s, response_body = %(body)s,
+       response_headers = %(response_headers)s::jsonb, order_id = %(order_id)s, locked_until = NULL
+ WHERE client_id = %(client_id)s AND key = %(key)s
+"""
+
+
+class CommandRecordRepository:
+    """Writes the record of an accepted command, in the command's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def write(
+        self,
+        *,
+        events: Sequence[OrderEvent],
+        event_headers: dict[str, Any],
+        audit: AuditEntry,
+        client_id: str,
+        key: str,
+        status: int,
+        body: bytes,
+        response_headers: dict[str, str],
+    ) -> None:
+        """Append the events and the audit row, complete the receipt (it travels with the commit).
+
+        The audit row and the receipt share the request's ``key``.
+        """
+        self._session.later(
+            _RECORD,
+            {
+                "events": json_text(
+                    [
+                        {
+                            "event_id": event.event_id,
+                            "aggregate_id": event.aggregate_id,
+                            "aggregate_version": event.aggregate_version,
+                            "event_type": event.type.value,
+                            "schema_version": event.schema_version,
+                            "payload": event.to_payload(),
+                        }
+                        for event in events
+                    ]
+                ),
+                "headers": json_text(event_headers),
+                "actor": audit.actor,
+                "command": audit.command,
+                "command_id": audit.command_id,
+                "key": key,
+                "order_id": audit.order_id,
+                "version_before": audit.version_before,
+                "version_after": audit.version_after,
+                "status": status,
+                "body": body,
+                "response_headers": json_text(response_headers),
+                "client_id": client_id,
+            },
+        )
