@@ -23,6 +23,7 @@ from orders_cqrs.projections.engine import EngineSettings
 from orders_cqrs.projections.port import Projection
 from orders_cqrs.projections.rebuild import BlueGreenTarget, RebuildReport
 from orders_cqrs.projections.rebuild_targets import SearchIndexes, SummaryNamespaces
+from orders_cqrs.projections.search_index import IndexNames
 from orders_cqrs.projections.search_opensearch import SearchProjection
 from orders_cqrs.projections.summary_redis import SummaryProjection
 from orders_cqrs.read.dashboards import Dashboards, StuckSla
@@ -127,23 +128,29 @@ def build_dashboards(settings: Settings, clickhouse: ClickHouseSession | None) -
 
 
 def build_projections(
-    redis: Redis, search: AsyncOpenSearch, *, clickhouse: ClickHouseSession | None = None
+    redis: Redis,
+    search: AsyncOpenSearch,
+    *,
+    search_alias: str,
+    clickhouse: ClickHouseSession | None = None,
 ) -> dict[str, Projection]:
     """Every read model the stream feeds, by name (analytics only when ClickHouse is set)."""
     projections: dict[str, Projection] = {
         "summary": SummaryProjection(redis),
-        "search": SearchProjection(search),
+        "search": SearchProjection(search, index=search_alias),
     }
     if clickhouse is not None:
         projections["analytics"] = AnalyticsProjection(clickhouse)
     return projections
 
 
-def rebuild_target(name: str, redis: Redis, search: AsyncOpenSearch) -> BlueGreenTarget:
+def rebuild_target(
+    name: str, redis: Redis, search: AsyncOpenSearch, *, search_alias: str
+) -> BlueGreenTarget:
     """The blue/green target of a rebuildable projection."""
     targets: dict[str, BlueGreenTarget] = {
         "summary": SummaryNamespaces(redis),
-        "search": SearchIndexes(search),
+        "search": SearchIndexes(search, names=IndexNames(search_alias)),
     }
     if name not in targets:
         raise ValueError(f"no rebuild for {name!r}; rebuildable: {', '.join(targets)}")
@@ -218,7 +225,9 @@ def build_container(settings: Settings) -> Container:
         redis=redis,
         summary=SummaryReader(redis, wait_budget_seconds=settings.read_wait_budget_seconds),
         dead_letters=DeadLetterRepository(engine),
-        projections=build_projections(redis, search, clickhouse=clickhouse),
+        projections=build_projections(
+            redis, search, search_alias=settings.search_alias, clickhouse=clickhouse
+        ),
         search=search,
         clickhouse=clickhouse,
         dashboards=build_dashboards(settings, clickhouse),

@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     opensearch_url: str = "http://127.0.0.1:19200"
     # http(s)://host:8123/db (a server) | chdb:///abs/path (in-process engine) | "" (no analytics)
     clickhouse_url: str = Field(default_factory=default_clickhouse_url)
+    # The support index's alias; generations are <alias>-v1, -v2, … (several per cluster).
+    search_alias: str = Field(default="orders-support", pattern=r"^[a-z][a-z0-9-]{0,60}$")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_lock_timeout_ms: int = Field(default=5000, ge=100)

@@ -28,6 +28,7 @@ from orders_cqrs.projections.analytics_schema import migrate
 from orders_cqrs.projections.clickhouse_session import ClickHouseSession
 from orders_cqrs.projections.engine import ProjectionEngine
 from orders_cqrs.projections.port import StoreUnavailableError
+from orders_cqrs.projections.search_index import IndexNames
 from orders_cqrs.projections.search_opensearch import ensure_index, is_unavailable
 from orders_cqrs.projections.status import group_lag
 from orders_cqrs.relay.relay import Relay
@@ -99,11 +100,13 @@ async def run_projection(
     search = build_opensearch(settings)
     owned = build_clickhouse(settings) if clickhouse is None else None
     session = clickhouse or owned
-    projections = build_projections(redis, search, clickhouse=session)
+    projections = build_projections(
+        redis, search, search_alias=settings.search_alias, clickhouse=session
+    )
     if name not in projections:
         raise SystemExit(f"unknown projection {name!r}; known: {', '.join(projections)}")
     if name == "search":
-        await _ensure_search_index(search, stop)
+        await _ensure_search_index(search, IndexNames(settings.search_alias), stop)
     if name == ANALYTICS and session is not None:
         await prepare_analytics(session, stop)
     dead_letters = DeadLetterRepository(engine)
@@ -168,12 +171,14 @@ async def _export_lag(
         await asyncio.sleep(2)
 
 
-async def _ensure_search_index(search: AsyncOpenSearch, stop: asyncio.Event) -> None:
+async def _ensure_search_index(
+    search: AsyncOpenSearch, names: IndexNames, stop: asyncio.Event
+) -> None:
     """Install the index template and alias, waiting for OpenSearch if it is not up yet."""
     delay = 0.5
     while not stop.is_set():
         try:
-            await ensure_index(search)
+            await ensure_index(search, names)
             return
         except Exception as error:
             if not is_unavailable(error):

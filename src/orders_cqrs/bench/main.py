@@ -26,7 +26,6 @@ def run_and_report(
     redis_db: int,
     stream: str,
     port: int,
-    shared_search: bool,
 ) -> int:
     """Run every phase and report; the exit code (0 when every phase ran)."""
     missing = missing_tools()
@@ -37,7 +36,7 @@ def run_and_report(
         get_settings(), database=database, redis_db=redis_db, stream=stream, api_port=port
     )
     env.keep = keep
-    run = Bench(env, SHORT if short else FULL, _say, shared_search=shared_search)
+    run = Bench(env, SHORT if short else FULL, _say)
     failed: BaseException | None = None
     try:
         results = run.run()

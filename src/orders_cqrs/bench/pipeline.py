@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 
 from orders_cqrs.bench.processes import Service
 from orders_cqrs.projections.rebuild import _FENCED_PAGE, SCAN_BATCH
-from orders_cqrs.relay.outbox_reader import CLAIM_SQL, MARK_SQL
+from orders_cqrs.relay.outbox_reader import CLAIM_SQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ def _watch(done: Any, progress: Any, timeout: float) -> tuple[float, float]:
 
 
 def relay_floor(dsn: str, batch_size: int) -> Drain:
-    """The relay's claim + mark statements alone over the current backlog, then undone."""
+    """The relay's claim-and-mark statement alone over the current backlog, then undone."""
     marked: list[int] = []
     with psycopg.connect(dsn) as conn:
         started = time.perf_counter()
@@ -97,7 +97,6 @@ def relay_floor(dsn: str, batch_size: int) -> Drain:
                 # by name: the claim's column order belongs to the relay
                 column = [c.name for c in cursor.description or ()].index("position")
                 positions = [int(row[column]) for row in rows]
-                conn.execute(MARK_SQL, (positions,))
             marked.extend(positions)
         seconds = time.perf_counter() - started
         with conn.transaction():

@@ -55,11 +55,8 @@ FULL = Plan("full", (8, 32, 64), 20, 20_000, 100_000, 60)
 class Bench:
     """One run; ``say`` prints a progress line."""
 
-    def __init__(
-        self, env: BenchEnv, plan: Plan, say: Callable[[str], None], *, shared_search: bool
-    ) -> None:
+    def __init__(self, env: BenchEnv, plan: Plan, say: Callable[[str], None]) -> None:
         self.env, self.plan = env, plan
-        self.shared_search = shared_search
         self._started = time.monotonic()
         self._say = say
         self.results: dict[str, Any] = {"meta": self._meta(), "notes": []}
@@ -124,7 +121,7 @@ class Bench:
             f"creating {self.env.database} (alembic upgrade head), Redis DB {self.env.redis_db}"
         )
         self.env.create()
-        self.search = search_scope(self.env.base, shared=self.shared_search)
+        self.search = search_scope(self.env.base)
         if not self.search.usable:
             self.note(f"search phases {self.search.reason}")
         self.say("capturing one checkout's SQL from the service's own unit of work")
@@ -241,21 +238,31 @@ class Bench:
         if self.search is not None and self.search.usable:
             self.service(["project", "search"])
             watch = fresh.SearchWatch(self.env.base.opensearch_url, self.search.alias, every=5)
+        script = wrk_script(self.env.scratch / "rate.lua", self.env.checkout_key, delay_ms=delay_ms)
+
+        def paced_wrk(seconds: int) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(  # noqa: S603 - argv built here, no shell
+                [
+                    tool("wrk"),
+                    "-t1",
+                    f"-c{connections}",
+                    f"-d{seconds}s",
+                    "-s",
+                    str(script),
+                    self.env.api_url,
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+
+        # Warm-up, not measured: processes that are still importing or connecting would
+        # show up as seconds of lag that no steady state has.
+        paced_wrk(WARM_UP_SECONDS).wait()
+        groups = ["summary", "analytics", *(["search"] if watch is not None else [])]
+        for group in groups:
+            wait_for(lambda g=group: pipeline.caught_up(client, self.env.stream, g), 60, 0.1)
         log = fresh.CommitLog(self.env.dsn)
         log.start()
-        script = wrk_script(self.env.scratch / "rate.lua", self.env.checkout_key, delay_ms=delay_ms)
-        wrk = subprocess.Popen(  # noqa: S603 - argv built here, no shell
-            [
-                tool("wrk"),
-                "-t1",
-                f"-c{connections}",
-                f"-d{self.plan.freshness_seconds}s",
-                "-s",
-                str(script),
-                self.env.api_url,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
+        wrk = paced_wrk(self.plan.freshness_seconds)
         fresh.drive(log, watch, lambda: wrk.poll() is None, settle_seconds=15)
         achieved = len(log.committed) / max(self.plan.freshness_seconds, 1e-9)
         for group in ("summary", "analytics"):
@@ -269,6 +276,9 @@ class Bench:
         lags = run_job("freshness", str(self.env.chdb_dir))["lags"]
         out["analytics"] = fresh.percentiles(lags)
         self.results["freshness"] = out
+
+
+WARM_UP_SECONDS = 3
 
 
 def missing_tools() -> list[str]:

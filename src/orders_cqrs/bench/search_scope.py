@@ -1,13 +1,9 @@
-"""Where the bench's search projector may write, and how to leave OpenSearch as it was.
+"""The bench's own support index on the shared OpenSearch, and how to leave the cluster as it was.
 
-The OpenSearch cluster is shared with development and tests. With an ``ORDERS_SEARCH_ALIAS``
-setting the bench gets an alias of its own. Without one, the projector and ``rebuild search``
-write to the service's fixed alias (``orders-support`` → ``orders-support-vN``), which tests
-and ``make dev`` use too; a concurrent test's index could not be told from the bench's. So
-without the setting the search phases run only when asked (``--shared-search``, for a
-cluster nobody else uses right now) and when that alias and its indices do not exist yet;
-the bench then deletes the indices and template that appeared during the run. Otherwise
-the search phases are skipped and the report says why.
+The cluster is shared with development and tests, so the bench's processes run with an alias
+of their own (``ORDERS_SEARCH_ALIAS=orders-bench-support``: generations
+``orders-bench-support-vN`` and a template of that name). Afterwards it deletes exactly the
+indices and the template of that alias that did not exist when it started.
 """
 
 from __future__ import annotations
@@ -17,9 +13,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from orders_cqrs.config import Settings
-from orders_cqrs.projections.search_index import ALIAS, INDEX_PREFIX, TEMPLATE
+from orders_cqrs.projections.search_index import IndexNames
 
-BENCH_ALIAS = "orders-bench-support"
+BENCH_NAMES = IndexNames("orders-bench-support")
 
 
 @dataclass
@@ -39,48 +35,28 @@ class SearchScope:
         if not self.usable:
             return
         with httpx.Client(base_url=self.url, timeout=30) as client:
-            for name in _indices(client, self.alias) - self._indices_before:
+            for name in _indices(client, BENCH_NAMES.prefix) - self._indices_before:
                 client.delete(f"/{name}")
             if not self._template_before:
-                client.delete(f"/_index_template/{TEMPLATE}")
+                client.delete(f"/_index_template/{BENCH_NAMES.template_name}")
 
 
-def _indices(client: httpx.Client, alias: str) -> set[str]:
-    response = client.get(f"/_cat/indices/{alias}*", params={"format": "json", "h": "index"})
+def _indices(client: httpx.Client, prefix: str) -> set[str]:
+    response = client.get(f"/_cat/indices/{prefix}*", params={"format": "json", "h": "index"})
     if response.status_code != 200:
         return set()
     return {row["index"] for row in response.json()}
 
 
-def search_scope(settings: Settings, *, shared: bool = False) -> SearchScope:
-    """Decide, before anything starts, whether the search phases can run without harm."""
+def search_scope(settings: Settings) -> SearchScope:
+    """The bench's alias, once OpenSearch answers (else the search phases are skipped)."""
     url = settings.opensearch_url
-    own_alias = "search_alias" in Settings.model_fields
-    alias = BENCH_ALIAS if own_alias else ALIAS
-    env = {"search_alias": BENCH_ALIAS} if own_alias else {}
+    env = {"search_alias": BENCH_NAMES.alias}
     try:
         with httpx.Client(base_url=url, timeout=5) as client:
-            before = _indices(client, BENCH_ALIAS if own_alias else INDEX_PREFIX)
-            alias_exists = client.head(f"/_alias/{alias}").status_code == 200
-            template = client.head(f"/_index_template/{TEMPLATE}").status_code == 200
+            before = _indices(client, BENCH_NAMES.prefix)
+            template_path = f"/_index_template/{BENCH_NAMES.template_name}"
+            template = client.head(template_path).status_code == 200
     except httpx.HTTPError as error:
-        return SearchScope(url, alias, env, False, f"OpenSearch unreachable ({error})")
-    if not own_alias and not shared:
-        return SearchScope(
-            url,
-            alias,
-            env,
-            False,
-            "skipped: the service has no ORDERS_SEARCH_ALIAS setting yet, so the search"
-            f" projector would write to the shared {ALIAS} (--shared-search on an idle cluster)",
-        )
-    if not own_alias and (alias_exists or before):
-        return SearchScope(
-            url,
-            alias,
-            env,
-            False,
-            f"skipped: {ALIAS} exists on the shared cluster and the service has no"
-            " ORDERS_SEARCH_ALIAS setting yet",
-        )
-    return SearchScope(url, alias, env, True, "", before, template)
+        return SearchScope(url, BENCH_NAMES.alias, env, False, f"OpenSearch unreachable ({error})")
+    return SearchScope(url, BENCH_NAMES.alias, env, True, "", before, template)

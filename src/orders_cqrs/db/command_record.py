@@ -14,21 +14,26 @@ from orders_cqrs.db.audit import AuditEntry
 from orders_cqrs.db.session import Session, json_text
 from orders_cqrs.domain.events import OrderEvent
 
-# ``position``, ``occurred_at`` (the transaction's time) and ``txid`` of each outbox row come
-# from PostgreSQL; the relay publishes the rows once this transaction has committed.
+# ``position`` and ``txid`` of each outbox row come from PostgreSQL, and so does
+# ``occurred_at``: the clock when this statement runs, which is the last one before COMMIT
+# in the same message, so it is the commit time to within a fraction of a millisecond (the
+# transaction's start, ``now()``, would count the command's own work as replication lag).
+# The audit row carries the same instant.
+# The relay publishes the rows once this transaction has committed.
 _RECORD = """
-WITH events AS (
+WITH clock AS (SELECT clock_timestamp() AS at), events AS (
   INSERT INTO outbox (event_id, aggregate_id, aggregate_version, event_type, schema_version,
-                      headers, payload)
+                      headers, payload, occurred_at)
   SELECT e.event_id, e.aggregate_id, e.aggregate_version, e.event_type, e.schema_version,
-         %(headers)s::jsonb, e.payload
-    FROM jsonb_to_recordset(%(events)s::jsonb) AS e(event_id uuid, aggregate_id uuid,
+         %(headers)s::jsonb, e.payload, clock.at
+    FROM clock, jsonb_to_recordset(%(events)s::jsonb) AS e(event_id uuid, aggregate_id uuid,
          aggregate_version integer, event_type text, schema_version smallint, payload jsonb)
 ), audit AS (
   INSERT INTO audit_log (actor, command, command_id, idempotency_key, order_id,
-                         version_before, version_after, outcome)
-  VALUES (%(actor)s, %(command)s, %(command_id)s, %(key)s, %(order_id)s, %(version_before)s,
-          %(version_after)s, 'accepted')
+                         version_before, version_after, outcome, occurred_at)
+  SELECT %(actor)s, %(command)s, %(command_id)s, %(key)s, %(order_id)s, %(version_before)s,
+         %(version_after)s, 'accepted', clock.at
+    FROM clock
 )
 UPDATE idempotency_receipts
    SET state = 'completed', response_status = %(status)s, response_body = %(body)s,

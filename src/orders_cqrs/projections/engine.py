@@ -96,8 +96,9 @@ class ProjectionEngine:
                     group_ready = True
                 entries = await self._next_entries()
                 if entries:
-                    await self.handle(entries, stop)
-                await self.status.heartbeat()
+                    await self.handle(entries, stop)  # its acknowledgement beats the heart
+                else:
+                    await self.status.heartbeat()
                 failures = 0
             except (RedisError, OSError) as error:
                 # The group is created once, not per batch; a lost stream (NOGROUP) or a
@@ -177,8 +178,11 @@ class ProjectionEngine:
             return  # stopping during a store outage: leave the batch pending for later
         for outcome, n in Counter(outcomes).items():
             metrics.PROJECTED.labels(self.group, outcome).inc(n)
-        await self.redis.xack(self.settings.stream, self.group, *[i for i, _ in entries])
-        await self.status.record(events, outcomes)
+        # Acknowledge and record the batch's status in one round trip.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xack(self.settings.stream, self.group, *[i for i, _ in entries])
+        self.status.record(pipe, events, outcomes)
+        await pipe.execute()
         metrics.PROJECTION_BATCH_SECONDS.labels(self.group).observe(time.perf_counter() - started)
 
     async def _apply_with_retries(

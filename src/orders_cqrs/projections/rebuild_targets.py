@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from orders_cqrs.projections.port import Projection
 from orders_cqrs.projections.rebuild import BlueGreenTarget
-from orders_cqrs.projections.search_index import ALIAS, SETTINGS
+from orders_cqrs.projections.search_index import SETTINGS, IndexNames
 from orders_cqrs.projections.search_opensearch import SearchProjection, ensure_index
 from orders_cqrs.projections.summary_keys import ACTIVE_KEY, DEFAULT_NAMESPACE, namespace_pattern
 from orders_cqrs.projections.summary_redis import SummaryProjection
@@ -51,20 +51,27 @@ class SummaryNamespaces(BlueGreenTarget):
 
 
 class SearchIndexes(BlueGreenTarget):
-    """Search generations are versioned indexes behind the ``orders-support`` alias.
+    """Search generations are versioned indexes behind the alias (``orders-support``).
 
     Mapping changes ship this way: the new index takes the current template.
     """
 
     name = "search"
 
-    def __init__(self, client: AsyncOpenSearch, *, grace_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        client: AsyncOpenSearch,
+        *,
+        names: IndexNames | None = None,
+        grace_seconds: float = 5.0,
+    ) -> None:
         self.client = client
+        self.names = names or IndexNames()
         self.grace_seconds = grace_seconds
 
     async def current(self) -> str:
-        await ensure_index(self.client)
-        aliases = await self.client.indices.get_alias(name=ALIAS)
+        await ensure_index(self.client, self.names)
+        aliases = await self.client.indices.get_alias(name=self.names.alias)
         return str(sorted(aliases)[-1])
 
     async def prepare(self, generation: str) -> Projection:
@@ -85,8 +92,8 @@ class SearchIndexes(BlueGreenTarget):
         await self.client.indices.update_aliases(
             body={
                 "actions": [
-                    {"remove": {"index": old, "alias": ALIAS}},
-                    {"add": {"index": new, "alias": ALIAS}},
+                    {"remove": {"index": old, "alias": self.names.alias}},
+                    {"add": {"index": new, "alias": self.names.alias}},
                 ]
             }
         )

@@ -7,6 +7,7 @@ SKU name word or a note word (full text), plus keyword fields for exact filters.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 ALIAS = "orders-support"
@@ -115,6 +116,31 @@ INDEX_TEMPLATE: dict[str, Any] = {
     "template": {"settings": SETTINGS, "mappings": MAPPINGS},
     "priority": 100,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class IndexNames:
+    """Where the support index lives: the alias, its ``<alias>-vN`` generations, the template.
+
+    One cluster can hold several (``ORDERS_SEARCH_ALIAS``), e.g. ``make bench`` beside the
+    dev data; the defaults are the module's constants.
+    """
+
+    alias: str = ALIAS
+
+    @property
+    def prefix(self) -> str:
+        """Generations are ``<prefix>1``, ``<prefix>2``, …"""
+        return f"{self.alias}-v"
+
+    @property
+    def template_name(self) -> str:
+        """The index template's name."""
+        return self.alias
+
+    def template(self) -> dict[str, Any]:
+        """The index template for this alias's generations."""
+        return {**INDEX_TEMPLATE, "index_patterns": [f"{self.prefix}*"]}
 
 
 def document(order: dict[str, Any], *, last_event_id: str, projected_at: str) -> dict[str, Any]:

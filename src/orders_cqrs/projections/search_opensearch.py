@@ -17,13 +17,7 @@ from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
 
 from orders_cqrs.projections.port import Outcome, Projection, StoreUnavailableError
-from orders_cqrs.projections.search_index import (
-    ALIAS,
-    INDEX_PREFIX,
-    INDEX_TEMPLATE,
-    TEMPLATE,
-    document,
-)
+from orders_cqrs.projections.search_index import IndexNames, document
 from orders_cqrs.stream import StreamEvent
 
 
@@ -43,12 +37,13 @@ def is_unavailable(error: Exception) -> bool:
     )
 
 
-async def ensure_index(client: AsyncOpenSearch) -> None:
+async def ensure_index(client: AsyncOpenSearch, names: IndexNames | None = None) -> None:
     """Install the template and, on a fresh cluster, the first index behind the alias."""
-    await client.indices.put_index_template(name=TEMPLATE, body=INDEX_TEMPLATE)
-    if not await client.indices.exists_alias(name=ALIAS):
+    names = names or IndexNames()
+    await client.indices.put_index_template(name=names.template_name, body=names.template())
+    if not await client.indices.exists_alias(name=names.alias):
         await client.indices.create(
-            index=f"{INDEX_PREFIX}1", body={"aliases": {ALIAS: {}}}, ignore=400
+            index=f"{names.prefix}1", body={"aliases": {names.alias: {}}}, ignore=400
         )
 
 
@@ -57,9 +52,9 @@ class SearchProjection(Projection):
 
     name = "search"
 
-    def __init__(self, client: AsyncOpenSearch, *, index: str = ALIAS) -> None:
+    def __init__(self, client: AsyncOpenSearch, *, index: str | None = None) -> None:
         self.client = client
-        self.index = index
+        self.index = index or IndexNames().alias
 
     async def apply(self, events: Sequence[StreamEvent]) -> list[Outcome]:
         """One bulk request; each item succeeds, is refused as old/duplicate, or fails."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from orders_cqrs.stream import StreamEvent
@@ -33,9 +34,11 @@ class StatusBoard:
         self.group = group
         self.key = STATUS_KEY.format(group=group)
 
-    async def record(self, events: Sequence[StreamEvent], outcomes: Sequence[str]) -> None:
-        """Remember the newest entry handled and count the outcomes."""
-        pipe = self.redis.pipeline(transaction=False)
+    def record(
+        self, pipe: Pipeline, events: Sequence[StreamEvent], outcomes: Sequence[str]
+    ) -> None:
+        """Queue on ``pipe``: the newest entry handled, the outcome counts, a heartbeat."""
+        pipe.hset(self.key, "heartbeat", datetime.now(UTC).isoformat())
         if events:
             last = max(events, key=lambda e: _id_key(e.stream_id))
             pipe.hset(
@@ -49,7 +52,6 @@ class StatusBoard:
             )
         for outcome, n in Counter(outcomes).items():
             pipe.hincrby(self.key, outcome, n)
-        await pipe.execute()
 
     async def count_retry(self) -> None:
         """One more retry."""

@@ -21,12 +21,12 @@ from orders_cqrs.projections.port import Outcome, Projection, StoreUnavailableEr
 from orders_cqrs.projections.summary_keys import DEFAULT_NAMESPACE, LUA_KEYS
 from orders_cqrs.stream import StreamEvent
 
-ARGS_PER_EVENT = 6
+ARGS_PER_EVENT = 7
 CHUNK = 500  # events per script call: Redis runs a call atomically, keep each one short
 
 # KEYS: none (keys derive from the namespace, which the script resolves atomically).
 # ARGV: namespace ('' = the active one), projected_at, then per event:
-#       order_id, customer_id, version, event_id, doc, placed_at_ms
+#       order_id, customer_id, version, event_id, doc, placed_at_ms, committed_at
 # Returns one code per event: 1 applied, 0 duplicate (same event or same version),
 # -1 stale (older version).
 APPLY_LUA = (
@@ -52,7 +52,8 @@ for i = 3, #ARGV, {ARGS_PER_EVENT} do
   end
   if code == 1 then
     redis.call('HSET', key, 'source_version', version, 'last_event_id', event_id,
-               'projected_at', projected_at, 'doc', ARGV[i + 4], 'customer_id', customer_id)
+               'projected_at', projected_at, 'doc', ARGV[i + 4], 'customer_id', customer_id,
+               'committed_at', ARGV[i + 6])
     redis.call('ZADD', customer_key(ns, customer_id), ARGV[i + 5], order_id)
   end
   out[#out + 1] = code
@@ -64,7 +65,7 @@ return out
 _OUTCOMES = {1: Outcome.APPLIED, 0: Outcome.DUPLICATE, -1: Outcome.STALE}
 
 
-def _event_args(event: StreamEvent) -> tuple[str, str, int, str, bytes, int]:
+def _event_args(event: StreamEvent) -> tuple[str, str, int, str, bytes, int, str]:
     order = event.payload["order"]
     placed = datetime.fromisoformat(order["placed_at"])
     return (
@@ -76,6 +77,7 @@ def _event_args(event: StreamEvent) -> tuple[str, str, int, str, bytes, int]:
         # would escape); readers parse it, so the value is what matters, not the escapes.
         orjson.dumps(order),
         int(placed.timestamp() * 1000),
+        event.occurred_at.isoformat(),  # the event's commit time: lag = projected − committed
     )
 
 
@@ -90,18 +92,18 @@ class SummaryProjection(Projection):
         self._script = redis.register_script(APPLY_LUA)
 
     async def apply(self, events: Sequence[StreamEvent]) -> list[Outcome]:
-        """One script call per chunk of events, pipelined; each call is atomic on its own."""
+        """One script call per chunk of events; each call is atomic on its own."""
         if not events:
             return []
         projected_at = datetime.now(UTC).isoformat()
-        pipe = self.redis.pipeline(transaction=False)
-        for start in range(0, len(events), CHUNK):
-            args: list[str | bytes | int] = [self.namespace, projected_at]
-            for event in events[start : start + CHUNK]:
-                args.extend(_event_args(event))
-            await self._script(args=args, client=pipe)
+        results: list[int] = []
         try:
-            results = await pipe.execute()
+            for start in range(0, len(events), CHUNK):
+                args: list[str | bytes | int] = [self.namespace, projected_at]
+                for event in events[start : start + CHUNK]:
+                    args.extend(_event_args(event))
+                # EVALSHA on its own: a pipeline would ask SCRIPT EXISTS first, every batch
+                results.extend(await self._script(args=args))
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
             raise StoreUnavailableError(str(error)) from error
-        return [_OUTCOMES[int(code)] for chunk in results for code in chunk]
+        return [_OUTCOMES[int(code)] for code in results]

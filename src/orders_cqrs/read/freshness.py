@@ -14,6 +14,9 @@ class Freshness:
     source_version: int
     last_event_id: str
     projected_at: str
+    # When that event committed in PostgreSQL (None in records written before it was kept):
+    # ``projected_at − committed_at`` is how far behind the write model this read was.
+    committed_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Wire shape, with the age of the projection write in seconds."""
@@ -21,6 +24,7 @@ class Freshness:
         return {
             "source_version": self.source_version,
             "last_event_id": self.last_event_id,
+            "committed_at": self.committed_at,
             "projected_at": self.projected_at,
             "age_seconds": round(max(age, 0.0), 3),
         }

@@ -190,8 +190,9 @@ class SearchVersions:
 
     name = "search"
 
-    def __init__(self, client: AsyncOpenSearch) -> None:
+    def __init__(self, client: AsyncOpenSearch, *, alias: str = ALIAS) -> None:
         self.client = client
+        self.alias = alias
 
     async def versions(self, order_ids: list[str]) -> list[int | None]:
         """The index's version of each order (None: missing), in the same order."""
@@ -199,7 +200,9 @@ class SearchVersions:
             return []
         try:
             response = await self.client.mget(
-                index=ALIAS, body={"ids": order_ids}, params={"_source_includes": "source_version"}
+                index=self.alias,
+                body={"ids": order_ids},
+                params={"_source_includes": "source_version"},
             )
         except NotFoundError:
             return [None] * len(order_ids)

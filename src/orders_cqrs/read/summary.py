@@ -20,7 +20,7 @@ _GET_ORDER = (
     + """
 local ns = redis.call('GET', KEYS[1]) or ARGV[2]
 return redis.call('HMGET', order_key(ns, ARGV[1]),
-                  'source_version', 'last_event_id', 'projected_at', 'doc')
+                  'source_version', 'last_event_id', 'projected_at', 'doc', 'committed_at')
 """
 )
 _CUSTOMER_ORDERS = (
@@ -31,7 +31,7 @@ local ids = redis.call('ZREVRANGE', customer_key(ns, ARGV[1]), 0, ARGV[2] - 1)
 local out = {}
 for i, id in ipairs(ids) do
   out[i] = redis.call('HMGET', order_key(ns, id),
-                      'source_version', 'last_event_id', 'projected_at', 'doc')
+                      'source_version', 'last_event_id', 'projected_at', 'doc', 'committed_at')
 end
 return out
 """
@@ -48,10 +48,11 @@ class SummaryRead:
 
 
 def _parse(fields: list[str | None]) -> SummaryRead | None:
-    version, event_id, projected_at, doc = fields
+    version, event_id, projected_at, doc, committed_at = fields
     if version is None or doc is None or event_id is None or projected_at is None:
         return None
-    return SummaryRead(json.loads(doc), Freshness(int(version), event_id, projected_at))
+    freshness = Freshness(int(version), event_id, projected_at, committed_at)
+    return SummaryRead(json.loads(doc), freshness)
 
 
 class SummaryReader:

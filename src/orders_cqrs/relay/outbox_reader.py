@@ -12,6 +12,7 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from orders_cqrs.db.session import Session
 from orders_cqrs.stream import StreamEvent, load_json
 
 # Claim by the published marker, never by "position > last offset": positions come from an
@@ -19,20 +20,25 @@ from orders_cqrs.stream import StreamEvent, load_json
 # reader that remembered "I published up to 1041" would skip row 1040 if its transaction
 # committed a moment later (the bug class behind Marten #4953 and Watermill #311). The
 # partial index on unpublished rows keeps this scan as cheap as an offset.
-# The columns come in the stream's field order (``stream.STREAM_FIELDS``).
 #
 # SKIP LOCKED lets several relays run: each claims rows nobody else holds instead of
-# queueing behind them. The lock lasts until this relay's transaction marks the rows.
+# queueing behind them. Claim and mark are one statement: the rows are marked in the relay's
+# transaction, which commits only after the stream took them; until then nobody else sees
+# the mark, and a failed publish rolls it back (the rows are published again: a duplicate,
+# never a gap). The columns come in the stream's field order (``stream.STREAM_FIELDS``).
 CLAIM_SQL = """
-    SELECT event_id::text, position, aggregate_id::text, aggregate_version, event_type,
-           schema_version, occurred_at, headers::text, payload::text
-      FROM outbox
-     WHERE published_at IS NULL
-     ORDER BY position
-     LIMIT %s
-       FOR UPDATE SKIP LOCKED
+WITH claimed AS (
+  UPDATE outbox SET published_at = now()
+   WHERE position IN (SELECT position FROM outbox
+                       WHERE published_at IS NULL
+                       ORDER BY position
+                       LIMIT %s
+                         FOR UPDATE SKIP LOCKED)
+  RETURNING event_id::text, position, aggregate_id::text, aggregate_version, event_type,
+            schema_version, occurred_at, headers::text, payload::text
+)
+SELECT * FROM claimed ORDER BY position
 """
-MARK_SQL = "UPDATE outbox SET published_at = now() WHERE position = ANY(%s::bigint[])"
 BACKLOG_SQL = (
     "SELECT count(*), extract(epoch FROM now() - min(occurred_at))::float8"
     " FROM outbox WHERE published_at IS NULL"
@@ -49,18 +55,13 @@ STILL_RUNNING_SQL = (
 )
 
 OutboxRow = tuple[str, int, str, int, str, int, Any, str, str]
-POSITION, EVENT_TYPE, OCCURRED_AT = 1, 4, 6
+EVENT_TYPE, OCCURRED_AT = 4, 6
 
 
-async def claim_unpublished(conn: AsyncConnection[Any], limit: int) -> list[OutboxRow]:
-    """Lock up to ``limit`` unpublished rows, oldest first (call inside a transaction)."""
-    cursor = await conn.execute(CLAIM_SQL, (limit,))
-    return await cursor.fetchall()
-
-
-async def mark_published(conn: AsyncConnection[Any], positions: list[int]) -> None:
-    """Mark the claimed rows published (same transaction as the claim)."""
-    await conn.execute(MARK_SQL, (positions,))
+async def claim_unpublished(session: Session, limit: int) -> list[OutboxRow]:
+    """Lock and mark up to ``limit`` unpublished rows, oldest first, in ``session``'s
+    transaction (BEGIN travels with the statement: one round trip)."""
+    return await session.run(CLAIM_SQL, (limit,))
 
 
 async def backlog(conn: AsyncConnection[Any]) -> tuple[int, float]:

@@ -1,6 +1,6 @@
-"""The relay loop: claim → publish (pipelined XADD) → mark, in one PostgreSQL transaction.
+"""The relay loop: claim and mark → publish (one script call) → commit, one transaction.
 
-A crash after the XADDs and before the commit leaves the rows unpublished, so they are
+A crash after the XADDs and before the commit leaves the rows unmarked, so they are
 published again: the stream may hold a duplicate, never a gap. Projectors are idempotent.
 
 Wake-up. A NOTIFY on every checkout would make each committing transaction take
@@ -25,17 +25,16 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from orders_cqrs.db.session import Session
 from orders_cqrs.observability import metrics
 from orders_cqrs.relay.outbox_reader import (
     ARM_SQL,
     EVENT_TYPE,
     IN_FLIGHT_SQL,
     OCCURRED_AT,
-    POSITION,
     STILL_RUNNING_SQL,
     backlog,
     claim_unpublished,
-    mark_published,
 )
 from orders_cqrs.relay.retention import trim_acknowledged
 from orders_cqrs.stream import STREAM_FIELDS, outbox_fields
@@ -108,14 +107,15 @@ class Relay:
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows it published."""
-        conn = await self._connection()
-        async with conn.transaction():
-            rows = await claim_unpublished(conn, self._batch_size)
+        # Three round trips a batch: BEGIN + claim-and-mark, the stream's script, COMMIT.
+        session = Session(await self._connection())
+        try:
+            rows = await claim_unpublished(session, self._batch_size)
             if not rows:
+                await session.rollback()
                 return 0
             if self._delay:
                 await asyncio.sleep(self._delay)  # an operator's brake; tests use it
-            pipe = self._redis.pipeline(transaction=False)
             for start in range(0, len(rows), XADD_CHUNK):
                 args = [
                     part
@@ -123,9 +123,13 @@ class Relay:
                     for item in outbox_fields(*row).items()
                     for part in item
                 ]
-                await self._xadd_many(keys=[self._stream], args=args, client=pipe)
-            await pipe.execute()
-            await mark_published(conn, [int(row[POSITION]) for row in rows])
+                # EVALSHA on its own (a pipeline would ask SCRIPT EXISTS first, every time)
+                await self._xadd_many(keys=[self._stream], args=args)
+            await session.commit()
+        except BaseException:
+            with contextlib.suppress(psycopg.Error, OSError):
+                await session.rollback()
+            raise
         _count_published(rows)
         return len(rows)
 

@@ -111,7 +111,9 @@ async def search_page(request: Request, agent: Agent) -> Response:
     )
     status_code = 200
     try:
-        result = await search_orders(container.search, form.request())
+        result = await search_orders(
+            container.search, form.request(), index=container.settings.search_alias
+        )
         context["result"] = {**result, "hits": [search_row(hit) for hit in result["hits"]]}
     except (FormError, BadCursor) as error:
         context["error"], status_code = str(error), 400

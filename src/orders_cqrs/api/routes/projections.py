@@ -71,7 +71,9 @@ async def start_rebuild(name: Name, principal: Ops, container: ContainerDep) -> 
     """Start a blue/green rebuild from the outbox; readers flip when it has caught up."""
     _projection(container, name)
     try:
-        target = rebuild_target(name, container.redis, container.search)
+        target = rebuild_target(
+            name, container.redis, container.search, search_alias=container.settings.search_alias
+        )
     except ValueError as error:  # e.g. analytics: idempotent tables, no blue/green generations
         raise RebuildUnsupported(str(error)) from error
     running = container.rebuilds.get(name)

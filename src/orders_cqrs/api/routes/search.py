@@ -79,7 +79,9 @@ async def search(
         after=after,
     )
     try:
-        result = await search_orders(container.search, request)
+        result = await search_orders(
+            container.search, request, index=container.settings.search_alias
+        )
     except BadCursor as error:
         raise InvalidSearch(str(error)) from error
     except RequestError as error:  # a 400 from OpenSearch is a request we should not send
