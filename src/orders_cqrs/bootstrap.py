@@ -6,9 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import orjson
 from opensearchpy import AsyncOpenSearch
-from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -65,9 +63,6 @@ def build_write_pool(settings: Settings) -> WritePool:
     No check on checkout: a ping per command is a round trip per command. A connection that
     broke is dropped by the pool when it comes back, and the command fails as unavailable.
     """
-    # JSON columns are parsed on every command that loads an order: orjson does in
-    # microseconds what the standard library does in tens of them.
-    set_json_loads(orjson.loads)
     return AsyncConnectionPool(
         libpq_dsn(settings.database_url),
         min_size=min(4, settings.db_pool_size),

@@ -63,7 +63,7 @@ class SearchIndexes(BlueGreenTarget):
         client: AsyncOpenSearch,
         *,
         names: IndexNames | None = None,
-        grace_seconds: float = 5.0,
+        grace_seconds: float = 2.0,
     ) -> None:
         self.client = client
         self.names = names or IndexNames()
