@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     stream_name: str = "orders.events"
     relay_batch_size: int = Field(default=2000, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=1.0, gt=0)  # idle, armed: NOTIFY wakes it sooner
-    relay_busy_poll_seconds: float = Field(default=0.02, gt=0)  # while rows keep coming
+    relay_busy_poll_seconds: float = Field(default=0.04, gt=0)  # while rows keep coming
     relay_coalesce_seconds: float = Field(default=0.005, ge=0)  # after a NOTIFY, gather a batch
     relay_publish_delay_seconds: float = Field(default=0.0, ge=0)
     metrics_host: str = "127.0.0.1"

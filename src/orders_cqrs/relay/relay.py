@@ -72,7 +72,7 @@ class Relay:
         stream: str,
         batch_size: int,
         poll_seconds: float,
-        busy_poll_seconds: float = 0.02,
+        busy_poll_seconds: float = 0.04,
         coalesce_seconds: float = 0.005,
         publish_delay_seconds: float = 0.0,
         retention_seconds: float = 3600.0,
