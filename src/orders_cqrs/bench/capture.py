@@ -28,12 +28,11 @@ import psycopg
 
 from orders_cqrs.api.auth import Principal
 from orders_cqrs.api.envelope import Envelope, trace_context
+from orders_cqrs.api.routes.orders import place_order_command
 from orders_cqrs.api.schemas import PlaceOrderIn
 from orders_cqrs.bootstrap import build_container
 from orders_cqrs.config import Settings
 from orders_cqrs.db.connection import libpq_dsn
-from orders_cqrs.domain import commands
-from orders_cqrs.domain.values import Address, Customer
 from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.handlers.place_order import place_order
 from orders_cqrs.write.unit_of_work import UnitOfWork
@@ -78,14 +77,7 @@ async def capture_checkout(settings: Settings, client_id: str, sku: str, product
     """Place one order the way ``POST /v1/orders`` does and record what went to PostgreSQL."""
     customer_id, key = uuid.uuid4(), uuid.uuid4()
     body = order_body(customer_id, sku)
-    c, a = body.customer, body.shipping_address
-    command = commands.PlaceOrder(
-        customer=Customer(c.id, c.email, c.name, c.country),
-        items=tuple((item.sku, item.quantity) for item in body.items),
-        shipping=Address(a.country, a.region, a.city, a.postal_code, a.line1),
-        provider=body.payment.provider,
-        token=body.payment.token,
-    )
+    command = place_order_command(body)  # the route's own conversion
     envelope = Envelope("POST", "/v1/orders", str(key), None, trace_context(None))
     ctx = envelope.context("place_order", Principal(role="checkout", client_id=client_id), body)
     container = build_container(settings)

@@ -63,24 +63,6 @@ class ReceiptRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def claim(
-        self,
-        *,
-        client_id: str,
-        key: str,
-        fingerprint: str,
-        command: str,
-        ttl: timedelta,
-        lease: timedelta,
-    ) -> StoredReceipt | None:
-        """Take the key for this request, or return the receipt that already holds it."""
-        claimed = await self._session.run(
-            _CLAIM, (client_id, key, fingerprint, command, ttl, lease)
-        )
-        if claimed:
-            return None
-        return await self.held(client_id=client_id, key=key)
-
     def claim_with_next(
         self,
         *,

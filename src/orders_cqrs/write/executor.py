@@ -96,18 +96,13 @@ class Executor:
         uow.verify_with_next_answer(check)
 
     async def claim(self, uow: UnitOfWork, ctx: CommandContext) -> StoredReceipt | None:
-        """Claim the key; a stored receipt means this request was (or is being) handled."""
-        stored = await uow.receipts.claim(
-            client_id=ctx.client_id,
-            key=ctx.idempotency_key,
-            fingerprint=ctx.fingerprint,
-            command=ctx.command,
-            ttl=self.receipt_ttl,
-            lease=self.receipt_lease,
-        )
-        if stored is not None:
-            self.raise_unless_replayable(ctx, stored)
-        return stored
+        """Claim the key now; a stored receipt means this request was handled (replay it)."""
+        self.claim_with_first_reads(uow, ctx)
+        try:
+            await uow.settle()
+        except KeyHeld as held:
+            return held.receipt
+        return None
 
     @staticmethod
     def raise_unless_replayable(ctx: CommandContext, stored: StoredReceipt) -> None:

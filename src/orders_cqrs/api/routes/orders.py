@@ -34,6 +34,20 @@ from orders_cqrs.write.handlers.place_order import place_order
 from orders_cqrs.write.handlers.support import add_support_note, issue_refund
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+
+def place_order_command(body: PlaceOrderIn) -> commands.PlaceOrder:
+    """The domain command of a validated ``POST /v1/orders`` body."""
+    c, a = body.customer, body.shipping_address
+    return commands.PlaceOrder(
+        customer=Customer(c.id, c.email, c.name, c.country),
+        items=tuple((item.sku, item.quantity) for item in body.items),
+        shipping=Address(a.country, a.region, a.city, a.postal_code, a.line1),
+        provider=body.payment.provider,
+        token=body.payment.token,
+    )
+
+
 ORDER_COMMAND = {"response_model": OrderOut, "responses": problems(404, 409, 412)}
 
 
@@ -47,16 +61,8 @@ async def place(
     body: PlaceOrderIn, principal: Checkout, envelope: EnvelopeDep, container: ContainerDep
 ) -> Response:
     """Place an order: reserve every line's stock and open the order for payment."""
-    c, a = body.customer, body.shipping_address
-    command = commands.PlaceOrder(
-        customer=Customer(c.id, c.email, c.name, c.country),
-        items=tuple((item.sku, item.quantity) for item in body.items),
-        shipping=Address(a.country, a.region, a.city, a.postal_code, a.line1),
-        provider=body.payment.provider,
-        token=body.payment.token,
-    )
     ctx = envelope.context("place_order", principal, body)
-    handler = partial(place_order, command, container.placement)
+    handler = partial(place_order, place_order_command(body), container.placement)
     return command_response(await container.executor.run(ctx, handler))
 
 
