@@ -79,6 +79,27 @@ def test_same_key_with_a_different_body_is_refused_and_changes_nothing(
     ).fetchone() == (1,)
 
 
+def test_a_held_key_answers_before_a_refusal_of_the_new_body(
+    api: ApiServer, db: psycopg.Connection[Any]
+) -> None:
+    """The key's claim travels with the command's first reads, but is still decided first:
+    a reused key with a body the domain would refuse before reading anything is a mismatch,
+    and a replay of an order whose stock has since run out is still the stored 201."""
+    put_product(api.url, "SKU-DUP", on_hand=1)
+    body = order_body(items=[("SKU-DUP", 1)])
+    first = place(api.url, body, key="held-first")
+    assert first.status_code == 201
+    refused = place(
+        api.url, order_body(items=[("SKU-DUP", 1)], provider="no-such-provider"), key="held-first"
+    )
+    assert refused.status_code == 422
+    assert refused.json()["type"].endswith(":idempotency-mismatch")
+    replayed = place(api.url, body, key="held-first")  # the only unit of stock is reserved
+    assert (replayed.status_code, replayed.content) == (201, first.content)
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert db.execute("SELECT count(*), sum(reserved) FROM orders, products").fetchone() == (1, 1)
+
+
 def test_an_expired_key_can_be_used_again(api: ApiServer, db: psycopg.Connection[Any]) -> None:
     put_product(api.url, "SKU-DUP", on_hand=5)
     first = place(api.url, order_body(items=[("SKU-DUP", 1)]), key="expiring")

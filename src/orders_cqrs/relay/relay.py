@@ -48,8 +48,8 @@ XADD_CHUNK = 500  # events per script call: Redis runs each call atomically, kee
 
 # One script call appends a chunk of entries: one command to pack and one reply to parse,
 # instead of one per event, which is where the relay spent its time. The entries are the same
-# XADDs with server-generated ids, in the same order; the batch's mark still happens only
-# after every call returned, so a failure leaves the rows unpublished (a duplicate, no gap).
+# XADDs with server-generated ids, in the same order; the batch's mark commits only after
+# every call returned, so a failure leaves the rows unpublished (a duplicate, no gap).
 _ARGS_PER_ENTRY = 2 * len(STREAM_FIELDS)
 _XADD_MANY = f"""
 local n = 0
