@@ -140,10 +140,10 @@ class Session:
             self._recorder.append(message)
         await self._cursor.execute(message)
         results: list[Rows] = []
+        description: Sequence[Any] | None = None
         while True:
             description = self._cursor.description
             results.append(await self._cursor.fetchall() if description else [])
-            self._last_description = description or ()
             if not self._cursor.nextset():
                 break
         if opening:
@@ -151,5 +151,6 @@ class Session:
         for index, pending in deferred:
             pending._resolve(results[index])
         for check in checks:
-            await check()
+            await check()  # may send statements of its own
+        self._last_description = description or ()  # this message's last statement's columns
         return results
