@@ -98,7 +98,7 @@ class ApiServer:
     def start(self) -> ApiServer:
         env = {**os.environ, **self.env, "ORDERS_PORT": str(self.port)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "orders_cqrs.cli", "api"],
+            [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "api"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -161,7 +161,7 @@ class Worker:
 
     def start(self) -> Worker:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "orders_cqrs.cli", *self.args],
+            [sys.executable, "-m", "orders_cqrs.entrypoints.cli", *self.args],
             cwd=ROOT,
             env={**os.environ, **self.env},
             stdout=subprocess.DEVNULL,

@@ -1,5 +1,5 @@
 """``python -m orders_cqrs`` runs the CLI."""
 
-from orders_cqrs.cli import app
+from orders_cqrs.entrypoints.cli import app
 
 app()

@@ -15,17 +15,18 @@ from orders_cqrs.config import ApiClient, Settings
 from orders_cqrs.db.connection import libpq_dsn
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.domain.risk import RiskPolicy
-from orders_cqrs.projections.analytics_clickhouse import AnalyticsProjection
-from orders_cqrs.projections.clickhouse_session import ClickHouseSession, build_session
-from orders_cqrs.projections.engine import EngineSettings
-from orders_cqrs.projections.port import Projection
-from orders_cqrs.projections.rebuild import BlueGreenTarget, RebuildReport
-from orders_cqrs.projections.rebuild_targets import SearchIndexes, SummaryNamespaces
-from orders_cqrs.projections.search_index import IndexNames
-from orders_cqrs.projections.search_opensearch import SearchProjection
-from orders_cqrs.projections.summary_redis import SummaryProjection
-from orders_cqrs.read.dashboards import Dashboards, StuckSla
-from orders_cqrs.read.summary import SummaryReader
+from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
+from orders_cqrs.readmodels.analytics.projection import AnalyticsProjection
+from orders_cqrs.readmodels.analytics.session import ClickHouseSession, build_session
+from orders_cqrs.readmodels.engine import EngineSettings
+from orders_cqrs.readmodels.port import Projection
+from orders_cqrs.readmodels.rebuild import BlueGreenTarget, RebuildReport
+from orders_cqrs.readmodels.search.generations import SearchIndexes
+from orders_cqrs.readmodels.search.index import IndexNames
+from orders_cqrs.readmodels.search.projection import SearchProjection
+from orders_cqrs.readmodels.summary.generations import SummaryNamespaces
+from orders_cqrs.readmodels.summary.projection import SummaryProjection
+from orders_cqrs.readmodels.summary.reader import SummaryReader
 from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.handlers.authorize import PaymentSettings
 from orders_cqrs.write.handlers.place_order import PlacementPolicy

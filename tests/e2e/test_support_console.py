@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from orders_cqrs.projections.search_index import ALIAS
+from orders_cqrs.readmodels.search.index import ALIAS
 from tests.conftest import OPENSEARCH_URL, ROOT, ApiServer, Worker
 from tests.support import (
     CHECKOUT_KEY,

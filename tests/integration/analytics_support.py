@@ -14,10 +14,10 @@ import pytest
 
 from orders_cqrs.domain.order import Order
 from orders_cqrs.domain.values import Address, Customer, OrderLine
-from orders_cqrs.projections.analytics_clickhouse import AnalyticsProjection
-from orders_cqrs.projections.analytics_schema import migrate
-from orders_cqrs.projections.clickhouse_session import ConnectSession
-from orders_cqrs.stream import StreamEvent
+from orders_cqrs.readmodels.analytics.projection import AnalyticsProjection
+from orders_cqrs.readmodels.analytics.schema import migrate
+from orders_cqrs.readmodels.analytics.session import ConnectSession
+from orders_cqrs.relay.wire import StreamEvent
 
 COUNTRY = {"Berlin": "DE", "Bavaria": "DE", "Île-de-France": "FR", "Madrid": "ES"}
 

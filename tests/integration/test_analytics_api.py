@@ -160,7 +160,7 @@ def test_a_separate_analytics_projector_refuses_chdb_with_a_clear_message(
 ) -> None:
     env = worker_env(database_url, {"clickhouse_url": f"chdb://{tmp_path / 'chdb'}"})
     done = subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.cli", "project", "analytics"],
+        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "project", "analytics"],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,

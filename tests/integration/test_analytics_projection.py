@@ -13,13 +13,13 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 
 from orders_cqrs.domain.order import Order
 from orders_cqrs.domain.values import OrderStatus
-from orders_cqrs.projections.analytics_clickhouse import AnalyticsProjection
-from orders_cqrs.projections.analytics_rows import EVENT_SCHEMA, STATE_SCHEMA
-from orders_cqrs.projections.analytics_schema import HEAD, migrate
-from orders_cqrs.projections.clickhouse_session import ClickHouseSession, ConnectSession
-from orders_cqrs.projections.port import Outcome, StoreUnavailableError
-from orders_cqrs.read.dashboards import Dashboards, StuckSla
-from orders_cqrs.stream import StreamEvent
+from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
+from orders_cqrs.readmodels.analytics.projection import AnalyticsProjection
+from orders_cqrs.readmodels.analytics.rows import EVENT_SCHEMA, STATE_SCHEMA
+from orders_cqrs.readmodels.analytics.schema import HEAD, migrate
+from orders_cqrs.readmodels.analytics.session import ClickHouseSession, ConnectSession
+from orders_cqrs.readmodels.port import Outcome, StoreUnavailableError
+from orders_cqrs.relay.wire import StreamEvent
 from tests.integration.analytics_support import Script, chdb, clean, stop_merges
 
 __all__ = ["chdb", "clean"]

@@ -20,15 +20,21 @@ import httpx
 import psycopg
 import pytest
 
-from orders_cqrs.bench.capture import (
+from orders_cqrs.config import Settings, parse_api_keys
+from orders_cqrs.tooling.bench.capture import (
     CAPTURED_SKU,
     capture_checkout,
     normalise,
     order_body,
     pgbench_script,
 )
-from orders_cqrs.bench.environment import SKU_FIRST, SKU_LAST, BenchEnv, product_name, sku_name
-from orders_cqrs.config import Settings, parse_api_keys
+from orders_cqrs.tooling.bench.environment import (
+    SKU_FIRST,
+    SKU_LAST,
+    BenchEnv,
+    product_name,
+    sku_name,
+)
 from tests.conftest import ApiServer
 
 SERVICES_DIR = Path(os.environ.get("ORDERS_SERVICES_DIR", "/var/lib/orders-cqrs"))

@@ -18,7 +18,7 @@ from tests.support import order_body, place, put_product
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.cli", "dead-letters", *args],
+        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "dead-letters", *args],
         cwd=ROOT,
         env={**os.environ, **worker_env(database_url, {})},
         capture_output=True,

@@ -133,7 +133,7 @@ def test_cleanup_removes_expired_receipts_only(
         "UPDATE idempotency_receipts SET expires_at = now() - interval '1 hour' WHERE key = 'old'"
     )
     out = subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.cli", "cleanup"],
+        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "cleanup"],
         env={**os.environ, "ORDERS_DATABASE_URL": database_url},
         capture_output=True,
         text=True,

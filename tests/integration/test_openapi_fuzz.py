@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 
-from orders_cqrs.api.app import create_app
 from orders_cqrs.config import Settings
+from orders_cqrs.entrypoints.app import create_app
 from tests.conftest import (
     TABLES,
     TEST_REDIS_URL,

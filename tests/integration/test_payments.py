@@ -34,7 +34,7 @@ def _authorize(base_url: str, order_id: str, key: str) -> httpx.Response:
 
 def _reconcile(database_url: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.cli", "reconcile", "--older-than", "0"],
+        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "reconcile", "--older-than", "0"],
         env={**os.environ, "ORDERS_DATABASE_URL": database_url},
         capture_output=True,
         text=True,

@@ -23,7 +23,15 @@ def run_verify(
     """``orders-cqrs verify`` against the test stores, for the given read models."""
     chosen = [arg for name in projections for arg in ("--projection", name)]
     return subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.cli", "verify", "--wait", str(wait), *chosen],
+        [
+            sys.executable,
+            "-m",
+            "orders_cqrs.entrypoints.cli",
+            "verify",
+            "--wait",
+            str(wait),
+            *chosen,
+        ],
         cwd=ROOT,
         env={**os.environ, **worker_env(database_url, {})},
         capture_output=True,

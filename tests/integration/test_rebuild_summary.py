@@ -85,7 +85,7 @@ def test_rebuild_under_traffic_flips_namespace_with_zero_drift_and_no_empty_read
         thread.start()
     time.sleep(1.0)
     rebuild = subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.cli", "rebuild", "summary"],
+        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "rebuild", "summary"],
         cwd=ROOT,
         env={**os.environ, **worker_env(database_url, {})},
         capture_output=True,

@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from orders_cqrs.relay.outbox_reader import CLAIM_SQL, row_to_event
-from orders_cqrs.stream import StreamEvent, compact_json, outbox_fields
+from orders_cqrs.db.outbox import CLAIM_SQL, row_to_event
+from orders_cqrs.relay.wire import StreamEvent, compact_json, outbox_fields
 
 PAYLOADS: list[Any] = [
     {"order": {"status": "PLACED", "total": {"amount": 4499}, "items": [], "notes": []}},

@@ -39,8 +39,8 @@ from opensearchpy.exceptions import NotFoundError, TransportError
 from redis.asyncio import Redis
 
 from orders_cqrs.config import Settings
-from orders_cqrs.projections.search_index import ALIAS, INDEX_TEMPLATE, TEMPLATE
-from orders_cqrs.projections.status import read_status
+from orders_cqrs.readmodels.search.index import ALIAS, INDEX_TEMPLATE, TEMPLATE
+from orders_cqrs.readmodels.status import read_status
 from tests.conftest import ROOT, TEST_REDIS_URL, ApiServer, Worker
 from tests.support import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, headers
 

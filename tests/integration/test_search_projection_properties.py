@@ -26,10 +26,10 @@ from opensearchpy.exceptions import NotFoundError
 
 from orders_cqrs.domain.order import Order
 from orders_cqrs.domain.values import Address, Customer, OrderLine
-from orders_cqrs.projections.port import Outcome
-from orders_cqrs.projections.search_index import INDEX_PREFIX, INDEX_TEMPLATE, TEMPLATE
-from orders_cqrs.projections.search_opensearch import SearchProjection
-from orders_cqrs.stream import StreamEvent
+from orders_cqrs.readmodels.port import Outcome
+from orders_cqrs.readmodels.search.index import INDEX_PREFIX, INDEX_TEMPLATE, TEMPLATE
+from orders_cqrs.readmodels.search.projection import SearchProjection
+from orders_cqrs.relay.wire import StreamEvent
 from tests.integration.test_search import OPENSEARCH_URL, opensearch_client, reset_search_state
 
 PLACED = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)

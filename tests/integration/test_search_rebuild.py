@@ -23,7 +23,7 @@ import httpx
 import psycopg
 import pytest
 
-from orders_cqrs.projections.search_index import ALIAS
+from orders_cqrs.readmodels.search.index import ALIAS
 from tests.conftest import ROOT, ApiServer, Worker, worker_env
 from tests.integration.test_read_pipeline import run_verify
 from tests.integration.test_search import (
@@ -171,7 +171,7 @@ def test_rebuild_under_traffic_swaps_the_alias_to_v2_and_search_never_comes_back
         time.sleep(1.0)
         started = time.monotonic()
         rebuild = subprocess.run(
-            [sys.executable, "-m", "orders_cqrs.cli", "rebuild", "search"],
+            [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "rebuild", "search"],
             cwd=ROOT,
             env={**os.environ, **worker_env(database_url, {})},
             capture_output=True,

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 from redis.asyncio import Redis
 
-from orders_cqrs.relay.retention import trim_acknowledged
+from orders_cqrs.relay.stream_retention import trim_acknowledged
 from tests.conftest import TEST_REDIS_URL
 
 STREAM = "retention.test"

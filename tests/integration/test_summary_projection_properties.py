@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from orders_cqrs.projections.port import Outcome
-from orders_cqrs.projections.summary_redis import SummaryProjection
-from orders_cqrs.read.summary import SummaryReader
-from orders_cqrs.stream import StreamEvent
+from orders_cqrs.readmodels.port import Outcome
+from orders_cqrs.readmodels.summary.projection import SummaryProjection
+from orders_cqrs.readmodels.summary.reader import SummaryReader
+from orders_cqrs.relay.wire import StreamEvent
 from tests.conftest import TEST_REDIS_URL
 
 CUSTOMER = str(uuid.UUID(int=7))

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orders_cqrs.db.errors import StoreBusy, StoreUnavailable
 from orders_cqrs.domain.errors import DomainError
-from orders_cqrs.read.freshness import NotYetProjected
+from orders_cqrs.readmodels.freshness import NotYetProjected
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:orders-cqrs:problem:"

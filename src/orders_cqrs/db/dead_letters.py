@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders_cqrs.db.tables import dead_letters
-from orders_cqrs.stream import StreamEvent
+from orders_cqrs.relay.wire import StreamEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from orders_cqrs.db.session import Session
-from orders_cqrs.observability import metrics
-from orders_cqrs.relay.outbox_reader import (
+from orders_cqrs.db.outbox import (
     ARM_SQL,
     EVENT_TYPE,
     IN_FLIGHT_SQL,
@@ -36,8 +34,10 @@ from orders_cqrs.relay.outbox_reader import (
     backlog,
     claim_unpublished,
 )
-from orders_cqrs.relay.retention import trim_acknowledged
-from orders_cqrs.stream import STREAM_FIELDS, outbox_fields
+from orders_cqrs.db.session import Session
+from orders_cqrs.observability import metrics
+from orders_cqrs.relay.stream_retention import trim_acknowledged
+from orders_cqrs.relay.wire import STREAM_FIELDS, outbox_fields
 
 log = structlog.get_logger(__name__)
 NOTIFY_CHANNEL = "orders_outbox"

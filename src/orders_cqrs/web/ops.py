@@ -23,8 +23,8 @@ from starlette.templating import Jinja2Templates
 from orders_cqrs.api.auth import authenticate
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.config import ApiClient
-from orders_cqrs.projections.port import StoreUnavailableError
-from orders_cqrs.projections.status import read_status
+from orders_cqrs.readmodels.port import StoreUnavailableError
+from orders_cqrs.readmodels.status import read_status
 from orders_cqrs.web.forms import form_fields
 from orders_cqrs.web.guard import same_site_form
 from orders_cqrs.web.ops_chart import orders_chart

@@ -22,10 +22,10 @@ from orders_cqrs.api.schemas import NoteIn
 from orders_cqrs.domain import commands
 from orders_cqrs.domain.errors import DomainError, OrderNotFound
 from orders_cqrs.domain.values import OrderStatus, PaymentState
-from orders_cqrs.projections.status import read_status
-from orders_cqrs.read.freshness import NotYetProjected
-from orders_cqrs.read.search import BadCursor, search_orders
-from orders_cqrs.read.summary import SummaryRead
+from orders_cqrs.readmodels.freshness import NotYetProjected
+from orders_cqrs.readmodels.search.reader import BadCursor, search_orders
+from orders_cqrs.readmodels.status import read_status
+from orders_cqrs.readmodels.summary.reader import SummaryRead
 from orders_cqrs.web import session
 from orders_cqrs.web.forms import (
     NOTE_MAX_CHARS,

@@ -13,10 +13,10 @@ from orders_cqrs.api.deps import ContainerDep
 from orders_cqrs.api.problems import problem
 from orders_cqrs.api.routes.responses import problems
 from orders_cqrs.bootstrap import Container
-from orders_cqrs.projections.analytics_clickhouse import NAME as ANALYTICS
-from orders_cqrs.projections.port import StoreUnavailableError
-from orders_cqrs.projections.status import read_status
-from orders_cqrs.read.dashboards import parse_group_by
+from orders_cqrs.readmodels.analytics.dashboards import parse_group_by
+from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
+from orders_cqrs.readmodels.port import StoreUnavailableError
+from orders_cqrs.readmodels.status import read_status
 
 router = APIRouter(prefix="/v1/dashboards", tags=["dashboards"])
 

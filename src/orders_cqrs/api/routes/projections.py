@@ -13,10 +13,10 @@ from orders_cqrs.api.deps import ContainerDep
 from orders_cqrs.api.routes.responses import problems
 from orders_cqrs.bootstrap import engine_settings, rebuild_target
 from orders_cqrs.domain.errors import DomainError
-from orders_cqrs.projections.engine import replay_dead_letters
-from orders_cqrs.projections.port import Projection
-from orders_cqrs.projections.rebuild import rebuild
-from orders_cqrs.projections.status import read_status
+from orders_cqrs.readmodels.engine import replay_dead_letters
+from orders_cqrs.readmodels.port import Projection
+from orders_cqrs.readmodels.rebuild import rebuild
+from orders_cqrs.readmodels.status import read_status
 
 router = APIRouter(prefix="/v1/projections", tags=["projections"])
 Name = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]

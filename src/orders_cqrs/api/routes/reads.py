@@ -13,8 +13,8 @@ from orders_cqrs.api.auth import CheckoutOrSupport, Support
 from orders_cqrs.api.deps import ContainerDep
 from orders_cqrs.api.routes.responses import problems
 from orders_cqrs.domain.errors import OrderNotFound
-from orders_cqrs.read.freshness import NotYetProjected
-from orders_cqrs.read.summary import SummaryRead
+from orders_cqrs.readmodels.freshness import NotYetProjected
+from orders_cqrs.readmodels.summary.reader import SummaryRead
 
 router = APIRouter(tags=["reads"])
 MinVersion = Annotated[

@@ -13,8 +13,8 @@ from orders_cqrs.api.auth import Support
 from orders_cqrs.api.deps import ContainerDep
 from orders_cqrs.api.routes.responses import problems
 from orders_cqrs.domain.errors import InvalidOrder
-from orders_cqrs.projections.status import read_status
-from orders_cqrs.read.search import SORTS, BadCursor, SearchRequest, search_orders
+from orders_cqrs.readmodels.search.reader import SORTS, BadCursor, SearchRequest, search_orders
+from orders_cqrs.readmodels.status import read_status
 
 router = APIRouter(tags=["support"])
 Filter = Annotated[

@@ -1,0 +1,81 @@
+"""The FastAPI application: routes, problem handlers, middleware, and the container lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
+from orders_cqrs.api.problems import install_problem_handlers
+from orders_cqrs.api.routes import dashboards, health, inventory, orders, projections, reads, search
+from orders_cqrs.bootstrap import Container, build_container
+from orders_cqrs.config import Settings, get_settings
+from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
+from orders_cqrs.web.ops import router as ops_router
+from orders_cqrs.web.routes import STATIC_DIR
+from orders_cqrs.web.routes import router as web_router
+
+
+def create_app(settings: Settings | None = None, *, with_workers: bool = False) -> FastAPI:
+    """Build the app; the container (pool, gateways) lives as long as the app runs.
+
+    ``with_workers`` also runs the relay and every projector in this process (laptop mode).
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = build_container(settings)
+        await container.open()
+        app.state.container = container
+        stop = asyncio.Event()
+        workers = start_workers(settings, container, stop) if with_workers else []
+        workers += [] if with_workers else in_process_analytics(settings, container, stop)
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await container.aclose()
+
+    app = FastAPI(
+        title="orders-cqrs",
+        version="1",
+        summary="Order checkout: commands on PostgreSQL, reads from projections.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(inventory.router)
+    app.include_router(orders.router)
+    app.include_router(reads.router)
+    app.include_router(search.router)
+    app.include_router(projections.router)
+    app.include_router(health.router)
+    app.include_router(web_router)
+    app.include_router(dashboards.router)
+    app.include_router(ops_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics)
+    return app
+
+
+def create_dev_app() -> FastAPI:
+    """The all-in-one app of ``orders-cqrs dev``: API, relay and projectors in one process."""
+    return create_app(with_workers=True)
+
+
+def start_workers(
+    settings: Settings, container: Container, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """Relay and projectors as tasks of this process."""
+    tasks = [asyncio.create_task(run_relay(settings, stop))]
+    tasks += [
+        asyncio.create_task(run_projection(settings, name, stop, clickhouse=container.clickhouse))
+        for name in container.projections
+    ]
+    return tasks

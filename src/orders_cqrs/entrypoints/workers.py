@@ -1,0 +1,199 @@
+"""Long-running workers (relay, projectors) with graceful SIGTERM handling and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from dataclasses import replace
+
+import structlog
+from opensearchpy import AsyncOpenSearch
+from prometheus_client import start_http_server
+
+from orders_cqrs.bootstrap import (
+    Container,
+    build_clickhouse,
+    build_engine,
+    build_opensearch,
+    build_projections,
+    build_redis,
+    engine_settings,
+)
+from orders_cqrs.config import Settings
+from orders_cqrs.db.dead_letters import DeadLetterRepository
+from orders_cqrs.observability import metrics
+from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
+from orders_cqrs.readmodels.analytics.schema import migrate
+from orders_cqrs.readmodels.analytics.session import ClickHouseSession
+from orders_cqrs.readmodels.engine import ProjectionEngine
+from orders_cqrs.readmodels.port import StoreUnavailableError
+from orders_cqrs.readmodels.search.index import IndexNames
+from orders_cqrs.readmodels.search.projection import ensure_index, is_unavailable
+from orders_cqrs.readmodels.status import group_lag
+from orders_cqrs.relay.relay import Relay
+
+log = structlog.get_logger(__name__)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT: the worker finishes its batch and exits."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Expose this process's metrics on ``host:port`` (port 0 disables)."""
+    if port:
+        start_http_server(port, addr=host)
+
+
+def build_relay(settings: Settings) -> tuple[Relay, list[object]]:
+    """The relay and the clients it owns (it opens its own PostgreSQL connections)."""
+    redis = build_redis(settings)
+    relay = Relay(
+        redis,
+        dsn=settings.database_url.replace("postgresql+psycopg://", "postgresql://"),
+        stream=settings.stream_name,
+        batch_size=settings.relay_batch_size,
+        poll_seconds=settings.relay_poll_seconds,
+        busy_poll_seconds=settings.relay_busy_poll_seconds,
+        coalesce_seconds=settings.relay_coalesce_seconds,
+        publish_delay_seconds=settings.relay_publish_delay_seconds,
+        retention_seconds=settings.stream_retention_seconds,
+        connect_options=(
+            f"-c lock_timeout={settings.db_lock_timeout_ms}"
+            f" -c statement_timeout={settings.db_statement_timeout_ms}"
+            " -c application_name=orders-cqrs-relay"
+        ),
+    )
+    return relay, [relay, redis]
+
+
+async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
+    """The relay until stopped."""
+    relay, clients = build_relay(settings)
+    log.info("relay_started", stream=settings.stream_name)
+    try:
+        await relay.run(stop)
+    finally:
+        await _close(clients)
+
+
+async def run_projection(
+    settings: Settings,
+    name: str,
+    stop: asyncio.Event,
+    *,
+    clickhouse: ClickHouseSession | None = None,
+) -> None:
+    """One projection's engine until stopped, exporting its lag every few seconds.
+
+    ``clickhouse`` is the process's session when the caller already has one (the API process
+    with chDB: one engine per process, shared by the projector task and the dashboards).
+    """
+    engine = build_engine(settings)
+    redis = build_redis(settings)
+    search = build_opensearch(settings)
+    owned = build_clickhouse(settings) if clickhouse is None else None
+    session = clickhouse or owned
+    projections = build_projections(
+        redis, search, search_alias=settings.search_alias, clickhouse=session
+    )
+    if name not in projections:
+        raise SystemExit(f"unknown projection {name!r}; known: {', '.join(projections)}")
+    if name == "search":
+        await _ensure_search_index(search, IndexNames(settings.search_alias), stop)
+    if name == ANALYTICS and session is not None:
+        await prepare_analytics(session, stop)
+    dead_letters = DeadLetterRepository(engine)
+    knobs = engine_settings(settings)
+    if name == ANALYTICS:
+        knobs = replace(knobs, batch_size=settings.analytics_batch_size)
+    runner = ProjectionEngine(projections[name], redis, dead_letters, knobs)
+    exporter = asyncio.create_task(_export_lag(runner, dead_letters, stop))
+    log.info("projection_started", projection=name, consumer=runner.consumer)
+    try:
+        await runner.run(stop)
+    finally:
+        exporter.cancel()
+        await _close([engine, redis, search, *([owned] if owned is not None else [])])
+
+
+def in_process_analytics(
+    settings: Settings, container: Container, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """What the API process runs for analytics beside serving requests.
+
+    With chDB the engine lives inside one process, so the process that serves the dashboards
+    must be the one that projects: the API runs the analytics projector as a task, on the
+    container's session. With a server it only migrates the schema (a separate
+    ``orders-cqrs project analytics`` process projects).
+    """
+    session = container.clickhouse
+    if session is None:
+        return []
+    if session.in_process:
+        return [asyncio.create_task(run_projection(settings, ANALYTICS, stop, clickhouse=session))]
+    return [asyncio.create_task(prepare_analytics(session, stop))]
+
+
+async def prepare_analytics(session: ClickHouseSession, stop: asyncio.Event) -> None:
+    """Migrate the analytics schema, waiting for ClickHouse (or a chDB path another process
+    holds) with a slowly growing delay: it must never stop the process from serving."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await migrate(session)
+            return
+        except StoreUnavailableError as error:
+            log.warning("analytics_store_unavailable", error=str(error)[:300], retry_in=delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        delay = min(delay * 2, 30.0)
+
+
+async def _export_lag(
+    runner: ProjectionEngine, dead_letters: DeadLetterRepository, stop: asyncio.Event
+) -> None:
+    name = runner.group
+    while not stop.is_set():
+        try:
+            events, seconds = await group_lag(runner.redis, runner.settings.stream, name)
+            metrics.PROJECTION_LAG_EVENTS.labels(name).set(events)
+            metrics.PROJECTION_LAG_SECONDS.labels(name).set(seconds)
+            metrics.PROJECTION_DEAD_LETTERS.labels(name).set(await dead_letters.count_open(name))
+        except Exception as error:  # lag export must never stop the projector
+            log.warning("projection_lag_export_failed", projection=name, error=repr(error))
+        await asyncio.sleep(2)
+
+
+async def _ensure_search_index(
+    search: AsyncOpenSearch, names: IndexNames, stop: asyncio.Event
+) -> None:
+    """Install the index template and alias, waiting for OpenSearch if it is not up yet."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await ensure_index(search, names)
+            return
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            log.warning("search_index_unavailable", error=repr(error))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _close(clients: list[object]) -> None:
+    for client in clients:
+        closer = (
+            getattr(client, "aclose", None)
+            or getattr(client, "dispose", None)
+            or getattr(client, "close", None)
+        )
+        if closer is not None:
+            await closer()

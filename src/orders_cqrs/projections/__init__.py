@@ -1,1 +1,0 @@
-"""Projections: a store-agnostic engine and one module per read model."""

@@ -1,1 +1,0 @@
-"""The query side: read models only, each answer stamped with its freshness."""

@@ -1,0 +1,1 @@
+"""The ClickHouse analytics: schema, rows, projection, session port and dashboard queries."""

@@ -1,0 +1,282 @@
+"""The projection engine: consume the stream with a consumer group, apply, acknowledge.
+
+It knows no read store. Delivery is at least once: an entry is acknowledged only after the
+projection applied it (or parked it as a dead letter), so a crash before the XACK means a
+redelivery, which the version-guarded projection turns into a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from orders_cqrs.db.dead_letters import DeadLetterRepository
+from orders_cqrs.observability import metrics
+from orders_cqrs.readmodels.port import Projection, StoreUnavailableError
+from orders_cqrs.readmodels.status import StatusBoard
+from orders_cqrs.relay.wire import StreamEvent
+
+log = structlog.get_logger(__name__)
+MAX_BACKOFF_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """How the engine reads, retries and gives up."""
+
+    stream: str
+    batch_size: int
+    block_ms: int
+    claim_idle_ms: int
+    max_attempts: int
+    retry_base_seconds: float
+
+
+class _Stopping(Exception):
+    """Stop was requested while the read store is down: abandon the batch, unacknowledged."""
+
+
+def consumer_name() -> str:
+    """Unique per process, so a restarted projector reclaims what its predecessor left."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class ProjectionEngine:
+    """Runs one projection against the stream."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        redis: Redis,
+        dead_letters: DeadLetterRepository,
+        settings: EngineSettings,
+        *,
+        group: str | None = None,
+        consumer: str | None = None,
+    ) -> None:
+        self.projection = projection
+        self.redis = redis
+        self.dead_letters = dead_letters
+        self.settings = settings
+        self.group = group or projection.name
+        self.consumer = consumer or consumer_name()
+        self.status = StatusBoard(redis, settings.stream, self.group)
+        self._next_autoclaim = 0.0  # monotonic time of the next XAUTOCLAIM round
+
+    async def ensure_group(self, start_id: str = "0") -> None:
+        """Create the consumer group (from the stream's start) unless it exists."""
+        try:
+            await self.redis.xgroup_create(
+                self.settings.stream, self.group, id=start_id, mkstream=True
+            )
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set; the batch in hand is finished and acknowledged first."""
+        failures = 0
+        group_ready = False
+        while not stop.is_set():
+            try:
+                if not group_ready:
+                    await self.ensure_group()
+                    group_ready = True
+                entries = await self._next_entries()
+                if entries:
+                    await self.handle(entries, stop)  # its acknowledgement beats the heart
+                else:
+                    await self.status.heartbeat()
+                failures = 0
+            except (RedisError, OSError) as error:
+                # The group is created once, not per batch; a lost stream (NOGROUP) or a
+                # reconnect makes the next round create it again if it is gone.
+                group_ready = False
+                if isinstance(error, ResponseError) and "NOGROUP" in str(error):
+                    continue
+                failures += 1
+                log.warning(
+                    "projection_stream_unavailable", projection=self.group, error=str(error)
+                )
+                await _sleep(stop, _backoff(failures))
+        await self._leave_group()
+
+    async def _leave_group(self) -> None:
+        """On a graceful stop, remove this consumer if it holds nothing pending."""
+        with contextlib.suppress(RedisError, OSError):
+            pending = await self.redis.xpending_range(
+                self.settings.stream,
+                self.group,
+                min="-",
+                max="+",
+                count=1,
+                consumername=self.consumer,
+            )
+            if not pending:
+                await self.redis.xgroup_delconsumer(self.settings.stream, self.group, self.consumer)
+
+    async def run_until_idle(self) -> None:
+        """Consume until nothing is left to read (tests and rebuild catch-up)."""
+        await self.ensure_group()
+        stop = asyncio.Event()
+        while entries := await self._next_entries(block=False):
+            await self.handle(entries, stop)
+        await self.status.heartbeat()
+
+    async def _next_entries(self, *, block: bool = True) -> list[tuple[str, dict[str, str]]]:
+        # Entries a dead consumer left pending for longer than claim_idle_ms come first. An
+        # entry only becomes claimable after claim_idle_ms, so looking a few times per idle
+        # period (at most once a second) finds it as surely as looking before every batch,
+        # without a round trip per batch; while it finds some, it looks again at once.
+        if time.monotonic() >= self._next_autoclaim:
+            claimed = await self.redis.xautoclaim(
+                self.settings.stream,
+                self.group,
+                self.consumer,
+                min_idle_time=self.settings.claim_idle_ms,
+                start_id="0-0",
+                count=self.settings.batch_size,
+            )
+            reclaimed = [(i, f) for i, f in claimed[1] if f is not None]
+            if reclaimed:
+                return reclaimed
+            self._next_autoclaim = time.monotonic() + min(1.0, self.settings.claim_idle_ms / 4000)
+        response: Any = await self.redis.xreadgroup(
+            self.group,
+            self.consumer,
+            {self.settings.stream: ">"},
+            count=self.settings.batch_size,
+            block=self.settings.block_ms if block else None,
+        )
+        return [entry for _, entries in response for entry in entries] if response else []
+
+    async def handle(
+        self, entries: Sequence[tuple[str, dict[str, str]]], stop: asyncio.Event
+    ) -> None:
+        """Apply one batch and acknowledge it."""
+        started = time.perf_counter()
+        events: list[StreamEvent] = []
+        for stream_id, fields in entries:
+            try:
+                events.append(StreamEvent.from_fields(stream_id, fields))
+            except (KeyError, ValueError) as error:
+                await self._park_malformed(stream_id, fields, error)
+        outcomes = await self._apply_with_retries(events, stop)
+        if outcomes is None:
+            return  # stopping during a store outage: leave the batch pending for later
+        for outcome, n in Counter(outcomes).items():
+            metrics.PROJECTED.labels(self.group, outcome).inc(n)
+        # Acknowledge and record the batch's status in one round trip.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xack(self.settings.stream, self.group, *[i for i, _ in entries])
+        self.status.record(pipe, events, outcomes)
+        await pipe.execute()
+        metrics.PROJECTION_BATCH_SECONDS.labels(self.group).observe(time.perf_counter() - started)
+
+    async def _apply_with_retries(
+        self, events: list[StreamEvent], stop: asyncio.Event
+    ) -> list[str] | None:
+        """The batch's outcomes; poison events are isolated, retried, then dead-lettered."""
+        if not events:
+            return []
+        outages = 0
+        while True:
+            try:
+                return [str(o) for o in await self.projection.apply(events)]
+            except StoreUnavailableError as error:
+                outages += 1
+                metrics.PROJECTION_RETRIES.labels(self.group).inc()
+                await self.status.count_retry()
+                log.warning("projection_store_unavailable", projection=self.group, error=str(error))
+                if stop.is_set():
+                    return None
+                await _sleep(stop, _backoff(outages))
+            except Exception as error:
+                log.warning("projection_batch_failed", projection=self.group, error=repr(error))
+                try:
+                    return [await self._apply_one(event, stop) for event in events]
+                except _Stopping:
+                    return None
+
+    async def _apply_one(self, event: StreamEvent, stop: asyncio.Event) -> str:
+        attempt = 1
+        while True:
+            try:
+                return str((await self.projection.apply([event]))[0])
+            except StoreUnavailableError as error:
+                if stop.is_set():
+                    raise _Stopping from error
+                metrics.PROJECTION_RETRIES.labels(self.group).inc()
+                await self.status.count_retry()
+                await _sleep(stop, _backoff(attempt))
+            except Exception as error:
+                if attempt >= self.settings.max_attempts:
+                    await self.dead_letters.park(self.group, event, repr(error), attempt)
+                    await self.status.count_dead_letter()
+                    log.error(
+                        "projection_dead_letter",
+                        projection=self.group,
+                        event_id=str(event.event_id),
+                        error=repr(error),
+                    )
+                    return "dead_lettered"
+                metrics.PROJECTION_RETRIES.labels(self.group).inc()
+                await self.status.count_retry()
+                await asyncio.sleep(self.settings.retry_base_seconds * 2 ** (attempt - 1))
+                attempt += 1
+
+    async def _park_malformed(
+        self, stream_id: str, fields: dict[str, str], error: Exception
+    ) -> None:
+        # Without an event id there is nothing to park it under: log it loudly and move on.
+        log.error(
+            "projection_malformed_entry",
+            projection=self.group,
+            stream_id=stream_id,
+            fields=sorted(fields),
+            error=repr(error),
+        )
+        metrics.PROJECTED.labels(self.group, "malformed").inc()
+
+
+async def replay_dead_letters(
+    projection: Projection, dead_letters: DeadLetterRepository, ids: list[int] | None = None
+) -> tuple[int, int]:
+    """Apply parked events again; returns (replayed, still failing)."""
+    replayed: list[int] = []
+    failing = 0
+    for letter in await dead_letters.list_for(projection.name):
+        if ids is not None and letter.id not in ids:
+            continue
+        event = StreamEvent.from_fields(letter.stream_id, letter.entry)
+        try:
+            await projection.apply([event])
+        except Exception as error:
+            failing += 1
+            await dead_letters.park(projection.name, event, repr(error), 1)
+            continue
+        replayed.append(letter.id)
+    if replayed:
+        await dead_letters.mark_replayed(replayed)
+    return len(replayed), failing
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def _backoff(failures: int) -> float:
+    return random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.1 * 2**failures))

@@ -1,0 +1,1 @@
+"""The OpenSearch support index: template, projection, search reader and its generations."""

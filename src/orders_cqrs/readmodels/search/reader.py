@@ -1,0 +1,212 @@
+"""Support search over the OpenSearch index. User input only ever lands in ``match`` and
+``term`` queries, never in a query-string DSL, so operators and quotes are searched literally."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from opensearchpy import AsyncOpenSearch
+from opensearchpy.exceptions import NotFoundError
+
+from orders_cqrs.readmodels.search.index import ALIAS
+
+SORTS = {
+    "newest": [{"placed_at": "desc"}, {"order_id": "asc"}],
+    "oldest": [{"placed_at": "asc"}, {"order_id": "asc"}],
+    "total_desc": [{"total_amount": "desc"}, {"order_id": "asc"}],
+    "total_asc": [{"total_amount": "asc"}, {"order_id": "asc"}],
+    "updated": [{"updated_at": "desc"}, {"order_id": "asc"}],
+}
+HIGHLIGHT_FIELDS = (
+    "order_id.prefix",
+    "customer_email.prefix",
+    "customer_name",
+    "customer_name.prefix",
+    "sku_names",
+    "sku_names.prefix",
+    "notes",
+    "tracking_number.prefix",
+)
+MAX_WINDOW = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """What the agent asked for."""
+
+    q: str | None = None
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+    sort: str = "newest"
+    size: int = 20
+    page: int = 1
+    after: str | None = None
+
+
+class BadCursor(ValueError):
+    """The ``after`` cursor was not one this service issued."""
+
+
+def encode_cursor(sort_values: list[Any]) -> str:
+    """An opaque cursor for ``search_after``."""
+    return base64.urlsafe_b64encode(json.dumps(sort_values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    """The sort values inside a cursor."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadCursor("after is not a valid cursor") from error
+    # Every sort is (a date or an amount as a long, the order id): nothing else is ours.
+    if (
+        not isinstance(values, list)
+        or len(values) != 2
+        or not isinstance(values[0], int)
+        or isinstance(values[0], bool)
+        or not isinstance(values[1], str)
+    ):
+        raise BadCursor("after is not a valid cursor")
+    return values
+
+
+def build_query(request: SearchRequest) -> dict[str, Any]:
+    """The OpenSearch request body."""
+    filters: list[dict[str, Any]] = [
+        {"terms": {name: values}} for name, values in request.filters.items() if values
+    ]
+    if request.placed_from or request.placed_to:
+        bounds: dict[str, str] = {}
+        if request.placed_from:
+            bounds["gte"] = request.placed_from.isoformat()
+        if request.placed_to:
+            bounds["lte"] = request.placed_to.isoformat()
+        filters.append({"range": {"placed_at": bounds}})
+    must: list[dict[str, Any]] = []
+    if request.q:
+        text = request.q.strip()
+        must.append(
+            {
+                "bool": {
+                    "should": [
+                        {"match": {"order_id.prefix": {"query": text, "boost": 6}}},
+                        {"match": {"customer_email.prefix": {"query": text, "boost": 5}}},
+                        {"match": {"tracking_number.prefix": {"query": text, "boost": 4}}},
+                        {"term": {"skus": {"value": text, "boost": 4}}},
+                        {
+                            "multi_match": {
+                                "query": text,
+                                "type": "best_fields",
+                                "operator": "and",
+                                "fields": [
+                                    "customer_name^3",
+                                    "customer_name.prefix^2",
+                                    "sku_names^2",
+                                    "sku_names.prefix",
+                                    "notes",
+                                    "city",
+                                ],
+                            }
+                        },
+                    ],
+                    "minimum_should_match": 1,
+                }
+            }
+        )
+    body: dict[str, Any] = {
+        "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
+        "sort": SORTS[request.sort],
+        "size": request.size,
+        "track_total_hits": True,
+        "highlight": {
+            "encoder": "html",  # fragments come back HTML-escaped, except our own tags
+            "pre_tags": ["<mark>"],
+            "post_tags": ["</mark>"],
+            "fields": {name: {"number_of_fragments": 1} for name in HIGHLIGHT_FIELDS},
+        },
+    }
+    if request.after:
+        body["search_after"] = decode_cursor(request.after)
+    else:
+        body["from"] = (request.page - 1) * request.size
+    return body
+
+
+def _hit(raw: dict[str, Any]) -> dict[str, Any]:
+    source = raw["_source"]
+    highlights: dict[str, list[str]] = {}
+    for name, fragments in (raw.get("highlight") or {}).items():
+        highlights.setdefault(name.split(".")[0], []).extend(fragments)
+    return {
+        "order_id": source["order_id"],
+        "status": source["status"],
+        "payment_state": source["payment_state"],
+        "provider": source["provider"],
+        "risk_flags": source["risk_flags"],
+        "customer": {
+            "id": source["customer_id"],
+            "name": source["customer_name"],
+            "email": source["customer_email"],
+        },
+        "region": source["region"],
+        "country": source["country"],
+        "total": {"amount": source["total_amount"], "currency": source["currency"]},
+        "placed_at": source["placed_at"],
+        "source_version": source["source_version"],
+        "projected_at": source["projected_at"],
+        "highlights": highlights,
+    }
+
+
+async def search_orders(
+    client: AsyncOpenSearch, request: SearchRequest, *, index: str = ALIAS
+) -> dict[str, Any]:
+    """Run the search; hits, total, highlights and the cursor of the next page."""
+    if not request.after and request.page * request.size > MAX_WINDOW:
+        raise BadCursor(f"pages beyond {MAX_WINDOW} hits need the `after` cursor")
+    try:
+        response = await client.search(index=index, body=build_query(request))
+    except NotFoundError:
+        # The index appears with the first projected order; before that, nothing matches.
+        return {"total": 0, "hits": [], "next_after": None, "took_ms": 0}
+    hits = response["hits"]["hits"]
+    next_after = encode_cursor(hits[-1]["sort"]) if len(hits) == request.size else None
+    return {
+        "total": response["hits"]["total"]["value"],
+        "hits": [_hit(hit) for hit in hits],
+        "next_after": next_after,
+        "took_ms": response.get("took"),
+    }
+
+
+class SearchVersions:
+    """``source_version`` of many orders at once from the support index, for drift checks."""
+
+    name = "search"
+
+    def __init__(self, client: AsyncOpenSearch, *, alias: str = ALIAS) -> None:
+        self.client = client
+        self.alias = alias
+
+    async def versions(self, order_ids: list[str]) -> list[int | None]:
+        """The index's version of each order (None: missing), in the same order."""
+        if not order_ids:
+            return []
+        try:
+            response = await self.client.mget(
+                index=self.alias,
+                body={"ids": order_ids},
+                params={"_source_includes": "source_version"},
+            )
+        except NotFoundError:
+            return [None] * len(order_ids)
+        return [
+            int(doc["_source"]["source_version"]) if doc.get("found") else None
+            for doc in response["docs"]
+        ]

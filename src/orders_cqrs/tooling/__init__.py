@@ -1,0 +1,1 @@
+"""Tooling around the service: the drift check, the demo catalogue and the benchmarks."""
