@@ -1,10 +1,15 @@
-"""The composition root: the only place that builds engines, gateways and executors."""
+"""The composition root: every client, port and the executor are built here and nowhere else.
+
+Each process opens what it needs with ``open_container`` and gets one object that builds
+each part on first use and closes all of them at the end of the block.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import cached_property
 
 from opensearchpy import AsyncOpenSearch
 from psycopg_pool import AsyncConnectionPool
@@ -14,19 +19,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from orders_cqrs.config import ApiClient, Settings
 from orders_cqrs.db.connection import libpq_dsn
 from orders_cqrs.db.dead_letters import DeadLetterRepository
+from orders_cqrs.db.event_log import EventLog
+from orders_cqrs.db.lookups import WriteModelLookups
 from orders_cqrs.domain.risk import RiskPolicy
+from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
 from orders_cqrs.readmodels.analytics.projection import AnalyticsProjection
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession, build_session
 from orders_cqrs.readmodels.engine import EngineSettings
 from orders_cqrs.readmodels.port import Projection
-from orders_cqrs.readmodels.rebuild import BlueGreenTarget, RebuildReport
+from orders_cqrs.readmodels.rebuild import BlueGreenTarget
 from orders_cqrs.readmodels.search.generations import SearchIndexes
 from orders_cqrs.readmodels.search.index import IndexNames
 from orders_cqrs.readmodels.search.projection import SearchProjection
+from orders_cqrs.readmodels.search.reader import SupportSearch
 from orders_cqrs.readmodels.summary.generations import SummaryNamespaces
 from orders_cqrs.readmodels.summary.projection import SummaryProjection
 from orders_cqrs.readmodels.summary.reader import SummaryReader
+from orders_cqrs.relay.relay import Relay
 from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.handlers.authorize import PaymentSettings
 from orders_cqrs.write.handlers.place_order import PlacementPolicy
@@ -47,11 +57,11 @@ def build_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def _pg_options(settings: Settings) -> str:
+def _pg_options(settings: Settings, application: str = "orders-cqrs") -> str:
     return (
         f"-c lock_timeout={settings.db_lock_timeout_ms}"
         f" -c statement_timeout={settings.db_statement_timeout_ms}"
-        " -c application_name=orders-cqrs"
+        f" -c application_name={application}"
     )
 
 
@@ -153,78 +163,191 @@ def rebuild_target(
     return targets[name]
 
 
-@dataclass
 class Container:
-    """Everything a process needs, built once from settings."""
+    """What one process has opened, each part built on first use and closed with the rest.
 
-    settings: Settings
-    engine: AsyncEngine
-    write_pool: WritePool
-    executor: Executor
-    gateways: dict[str, PaymentGateway]
-    placement: PlacementPolicy
-    payment: PaymentSettings
-    refund_window: timedelta
-    api_clients: tuple[ApiClient, ...]
-    redis: Redis
-    summary: SummaryReader
-    dead_letters: DeadLetterRepository
-    projections: dict[str, Projection]
-    search: AsyncOpenSearch
-    clickhouse: ClickHouseSession | None = None
-    dashboards: Dashboards | None = None
-    rebuilds: dict[str, asyncio.Task[RebuildReport]] = field(default_factory=dict)
+    A relay needs Redis, a projector its store and the dead-letter table, the API all of
+    them: nothing is built before someone asks for it, so every process opens only what it
+    uses, and everything in one process shares one engine and one client per store.
+    """
 
-    async def open(self) -> None:
-        """Open the write pool (it needs the running event loop)."""
-        await self.write_pool.open()
+    def __init__(self, settings: Settings, write_pool: WritePool | None = None) -> None:
+        self.settings = settings
+        self.api_clients: tuple[ApiClient, ...] = settings.api_clients
+        self._write_pool = write_pool
 
-    async def aclose(self) -> None:
-        """Close the pools and the store clients."""
-        await self.write_pool.close()
-        await self.redis.aclose()
-        await self.search.close()
-        if self.clickhouse is not None:
-            await self.clickhouse.close()
-        await self.engine.dispose()
+    @property
+    def write_pool(self) -> WritePool:
+        """The command side's pool; only a container opened with ``commands=True`` has one."""
+        if self._write_pool is None:
+            raise RuntimeError("this process was opened without the command side")
+        return self._write_pool
 
+    @cached_property
+    def engine(self) -> AsyncEngine:
+        """The SQLAlchemy engine for everything that is not a command."""
+        return build_engine(self.settings)
 
-def build_container(settings: Settings) -> Container:
-    """Wire the write side from settings."""
-    engine = build_engine(settings)
-    write_pool = build_write_pool(settings)
-    redis = build_redis(settings)
-    search = build_opensearch(settings)
-    clickhouse = build_clickhouse(settings)
-    gateways = sandbox_gateways(slow_seconds=settings.payment_slow_seconds)
-    return Container(
-        settings=settings,
-        engine=engine,
-        write_pool=write_pool,
-        executor=Executor(
-            lambda: UnitOfWork(write_pool),
-            receipt_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
-            receipt_lease=timedelta(seconds=settings.idempotency_lease_seconds),
-        ),
-        gateways=gateways,
-        placement=PlacementPolicy(
-            providers=frozenset(gateways),
+    @cached_property
+    def redis(self) -> Redis:
+        """The process's Redis client."""
+        return build_redis(self.settings)
+
+    @cached_property
+    def search(self) -> AsyncOpenSearch:
+        """The process's OpenSearch client."""
+        return build_opensearch(self.settings)
+
+    @cached_property
+    def clickhouse(self) -> ClickHouseSession | None:
+        """The process's one ClickHouse session; None without analytics."""
+        return build_clickhouse(self.settings)
+
+    @cached_property
+    def gateways(self) -> dict[str, PaymentGateway]:
+        """The payment providers, by name."""
+        return sandbox_gateways(slow_seconds=self.settings.payment_slow_seconds)
+
+    @cached_property
+    def placement(self) -> PlacementPolicy:
+        """What a new order is checked against: known providers and the risk policy."""
+        settings = self.settings
+        return PlacementPolicy(
+            providers=frozenset(self.gateways),
             risk=RiskPolicy(
                 large_amount_minor=settings.risk_large_amount_minor,
                 velocity_max_orders=settings.risk_velocity_max_orders,
             ),
             velocity_window=timedelta(seconds=settings.risk_velocity_window_seconds),
-        ),
-        payment=PaymentSettings(timeout_seconds=settings.payment_timeout_seconds),
-        refund_window=timedelta(days=settings.refund_window_days),
-        api_clients=settings.api_clients,
-        redis=redis,
-        summary=SummaryReader(redis, wait_budget_seconds=settings.read_wait_budget_seconds),
-        dead_letters=DeadLetterRepository(engine),
-        projections=build_projections(
-            redis, search, search_alias=settings.search_alias, clickhouse=clickhouse
-        ),
-        search=search,
-        clickhouse=clickhouse,
-        dashboards=build_dashboards(settings, clickhouse),
-    )
+        )
+
+    @cached_property
+    def payment(self) -> PaymentSettings:
+        """How long a provider may take."""
+        return PaymentSettings(timeout_seconds=self.settings.payment_timeout_seconds)
+
+    @cached_property
+    def refund_window(self) -> timedelta:
+        """How long after capture a refund is allowed."""
+        return timedelta(days=self.settings.refund_window_days)
+
+    @cached_property
+    def executor(self) -> Executor:
+        """The one way a command runs."""
+        pool = self.write_pool
+        return Executor(
+            lambda: UnitOfWork(pool),
+            receipt_ttl=timedelta(seconds=self.settings.idempotency_ttl_seconds),
+            receipt_lease=timedelta(seconds=self.settings.idempotency_lease_seconds),
+        )
+
+    @cached_property
+    def dead_letters(self) -> DeadLetterRepository:
+        """Parked events of every projection."""
+        return DeadLetterRepository(self.engine)
+
+    @cached_property
+    def event_log(self) -> EventLog:
+        """The outbox read as the event log (rebuild scans, the unpublished count)."""
+        return EventLog(self.engine)
+
+    @cached_property
+    def lookups(self) -> WriteModelLookups:
+        """Read-only questions to the write model."""
+        return WriteModelLookups(self.engine)
+
+    @cached_property
+    def summary(self) -> SummaryReader:
+        """Reads of the Redis order summary."""
+        return SummaryReader(self.redis, wait_budget_seconds=self.settings.read_wait_budget_seconds)
+
+    @cached_property
+    def dashboards(self) -> Dashboards | None:
+        """The dashboard queries; None without analytics."""
+        return build_dashboards(self.settings, self.clickhouse)
+
+    @cached_property
+    def projections(self) -> dict[str, Projection]:
+        """Every read model the stream feeds, by name."""
+        return build_projections(
+            self.redis,
+            self.search,
+            search_alias=self.settings.search_alias,
+            clickhouse=self.clickhouse,
+        )
+
+    def relay(self) -> Relay:
+        """A relay on this process's Redis client (it opens its own PostgreSQL connections:
+        one of them LISTENs, which a pooled connection cannot)."""
+        settings = self.settings
+        return Relay(
+            self.redis,
+            dsn=libpq_dsn(settings.database_url),
+            stream=settings.stream_name,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+            busy_poll_seconds=settings.relay_busy_poll_seconds,
+            coalesce_seconds=settings.relay_coalesce_seconds,
+            publish_delay_seconds=settings.relay_publish_delay_seconds,
+            retention_seconds=settings.stream_retention_seconds,
+            connect_options=_pg_options(settings, "orders-cqrs-relay"),
+        )
+
+    @cached_property
+    def admin(self) -> ProjectionAdmin:
+        """Status, dead letters and rebuilds of every projection."""
+        return ProjectionAdmin(
+            self.projections,
+            self.redis,
+            self.dead_letters,
+            self.event_log,
+            self.engine_settings,
+            self.rebuild_target,
+        )
+
+    @cached_property
+    def support_search(self) -> SupportSearch:
+        """The support index's search."""
+        return SupportSearch(self.search, alias=self.settings.search_alias)
+
+    @property
+    def engine_settings(self) -> EngineSettings:
+        """The projection engine's knobs."""
+        return engine_settings(self.settings)
+
+    def rebuild_target(self, name: str) -> BlueGreenTarget:
+        """The blue/green target of a rebuildable projection (``ValueError`` if none)."""
+        return rebuild_target(
+            name, self.redis, self.search, search_alias=self.settings.search_alias
+        )
+
+    async def aclose(self) -> None:
+        """Close what was opened, the write pool first (commands end before reads)."""
+        if self._write_pool is not None:
+            await self._write_pool.close()
+        built = self.__dict__
+        if "redis" in built:
+            await self.redis.aclose()
+        if "search" in built:
+            await self.search.close()
+        if built.get("clickhouse") is not None:
+            await self.clickhouse.close()  # type: ignore[union-attr]
+        if "engine" in built:
+            await self.engine.dispose()
+
+
+@asynccontextmanager
+async def open_container(settings: Settings, *, commands: bool = False) -> AsyncIterator[Container]:
+    """Everything a process uses, opened on demand and closed when the block ends.
+
+    ``commands`` opens the write pool first (it needs the running event loop): the API, the
+    reconciler, ``cleanup`` and the demo seed run commands; workers and ``verify`` do not.
+    """
+    write_pool = build_write_pool(settings) if commands else None
+    if write_pool is not None:
+        await write_pool.open()
+    container = Container(settings, write_pool)
+    try:
+        yield container
+    finally:
+        await container.aclose()

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
 from orders_cqrs.api.problems import install_problem_handlers
 from orders_cqrs.api.routes import dashboards, health, inventory, orders, projections, reads, search
-from orders_cqrs.bootstrap import Container, build_container
+from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
 from orders_cqrs.web.ops import router as ops_router
@@ -21,7 +21,7 @@ from orders_cqrs.web.routes import router as web_router
 
 
 def create_app(settings: Settings | None = None, *, with_workers: bool = False) -> FastAPI:
-    """Build the app; the container (pool, gateways) lives as long as the app runs.
+    """Build the app: the API's routes and the console's pages, one container for both.
 
     ``with_workers`` also runs the relay and every projector in this process (laptop mode).
     """
@@ -29,18 +29,16 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = build_container(settings)
-        await container.open()
-        app.state.container = container
-        stop = asyncio.Event()
-        workers = start_workers(settings, container, stop) if with_workers else []
-        workers += [] if with_workers else in_process_analytics(settings, container, stop)
-        try:
-            yield
-        finally:
-            stop.set()
-            await asyncio.gather(*workers, return_exceptions=True)
-            await container.aclose()
+        async with open_container(settings, commands=True) as container:
+            app.state.container = container
+            stop = asyncio.Event()
+            workers = start_workers(container, stop) if with_workers else []
+            workers += [] if with_workers else in_process_analytics(container, stop)
+            try:
+                yield
+            finally:
+                stop.set()
+                await asyncio.gather(*workers, return_exceptions=True)
 
     app = FastAPI(
         title="orders-cqrs",
@@ -69,13 +67,10 @@ def create_dev_app() -> FastAPI:
     return create_app(with_workers=True)
 
 
-def start_workers(
-    settings: Settings, container: Container, stop: asyncio.Event
-) -> list[asyncio.Task[None]]:
-    """Relay and projectors as tasks of this process."""
-    tasks = [asyncio.create_task(run_relay(settings, stop))]
+def start_workers(container: Container, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """Relay and projectors as tasks of this process, on the container's clients."""
+    tasks = [asyncio.create_task(run_relay(container, stop))]
     tasks += [
-        asyncio.create_task(run_projection(settings, name, stop, clickhouse=container.clickhouse))
-        for name in container.projections
+        asyncio.create_task(run_projection(container, name, stop)) for name in container.projections
     ]
     return tasks

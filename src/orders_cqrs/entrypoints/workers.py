@@ -11,16 +11,7 @@ import structlog
 from opensearchpy import AsyncOpenSearch
 from prometheus_client import start_http_server
 
-from orders_cqrs.bootstrap import (
-    Container,
-    build_clickhouse,
-    build_engine,
-    build_opensearch,
-    build_projections,
-    build_redis,
-    engine_settings,
-)
-from orders_cqrs.config import Settings
+from orders_cqrs.bootstrap import Container
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.observability import metrics
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
@@ -31,7 +22,6 @@ from orders_cqrs.readmodels.port import StoreUnavailableError
 from orders_cqrs.readmodels.search.index import IndexNames
 from orders_cqrs.readmodels.search.projection import ensure_index, is_unavailable
 from orders_cqrs.readmodels.status import group_lag
-from orders_cqrs.relay.relay import Relay
 
 log = structlog.get_logger(__name__)
 
@@ -51,81 +41,44 @@ def serve_metrics(host: str, port: int) -> None:
         start_http_server(port, addr=host)
 
 
-def build_relay(settings: Settings) -> tuple[Relay, list[object]]:
-    """The relay and the clients it owns (it opens its own PostgreSQL connections)."""
-    redis = build_redis(settings)
-    relay = Relay(
-        redis,
-        dsn=settings.database_url.replace("postgresql+psycopg://", "postgresql://"),
-        stream=settings.stream_name,
-        batch_size=settings.relay_batch_size,
-        poll_seconds=settings.relay_poll_seconds,
-        busy_poll_seconds=settings.relay_busy_poll_seconds,
-        coalesce_seconds=settings.relay_coalesce_seconds,
-        publish_delay_seconds=settings.relay_publish_delay_seconds,
-        retention_seconds=settings.stream_retention_seconds,
-        connect_options=(
-            f"-c lock_timeout={settings.db_lock_timeout_ms}"
-            f" -c statement_timeout={settings.db_statement_timeout_ms}"
-            " -c application_name=orders-cqrs-relay"
-        ),
-    )
-    return relay, [relay, redis]
-
-
-async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
+async def run_relay(container: Container, stop: asyncio.Event) -> None:
     """The relay until stopped."""
-    relay, clients = build_relay(settings)
-    log.info("relay_started", stream=settings.stream_name)
+    relay = container.relay()
+    log.info("relay_started", stream=container.settings.stream_name)
     try:
         await relay.run(stop)
     finally:
-        await _close(clients)
+        await relay.close()
 
 
-async def run_projection(
-    settings: Settings,
-    name: str,
-    stop: asyncio.Event,
-    *,
-    clickhouse: ClickHouseSession | None = None,
-) -> None:
+async def run_projection(container: Container, name: str, stop: asyncio.Event) -> None:
     """One projection's engine until stopped, exporting its lag every few seconds.
 
-    ``clickhouse`` is the process's session when the caller already has one (the API process
-    with chDB: one engine per process, shared by the projector task and the dashboards).
+    In the API process with chDB, the container's ClickHouse session is the one the
+    dashboards read: one engine per process, shared by the projector task and the reads.
     """
-    engine = build_engine(settings)
-    redis = build_redis(settings)
-    search = build_opensearch(settings)
-    owned = build_clickhouse(settings) if clickhouse is None else None
-    session = clickhouse or owned
-    projections = build_projections(
-        redis, search, search_alias=settings.search_alias, clickhouse=session
-    )
+    settings = container.settings
+    projections = container.projections
     if name not in projections:
         raise SystemExit(f"unknown projection {name!r}; known: {', '.join(projections)}")
     if name == "search":
-        await _ensure_search_index(search, IndexNames(settings.search_alias), stop)
+        await _ensure_search_index(container.search, IndexNames(settings.search_alias), stop)
+    session = container.clickhouse
     if name == ANALYTICS and session is not None:
         await prepare_analytics(session, stop)
-    dead_letters = DeadLetterRepository(engine)
-    knobs = engine_settings(settings)
+    knobs = container.engine_settings
     if name == ANALYTICS:
         knobs = replace(knobs, batch_size=settings.analytics_batch_size)
-    runner = ProjectionEngine(projections[name], redis, dead_letters, knobs)
-    exporter = asyncio.create_task(_export_lag(runner, dead_letters, stop))
+    runner = ProjectionEngine(projections[name], container.redis, container.dead_letters, knobs)
+    exporter = asyncio.create_task(_export_lag(runner, container.dead_letters, stop))
     log.info("projection_started", projection=name, consumer=runner.consumer)
     try:
         await runner.run(stop)
     finally:
         exporter.cancel()
-        await _close([engine, redis, search, *([owned] if owned is not None else [])])
 
 
-def in_process_analytics(
-    settings: Settings, container: Container, stop: asyncio.Event
-) -> list[asyncio.Task[None]]:
+def in_process_analytics(container: Container, stop: asyncio.Event) -> list[asyncio.Task[None]]:
     """What the API process runs for analytics beside serving requests.
 
     With chDB the engine lives inside one process, so the process that serves the dashboards
@@ -137,7 +90,7 @@ def in_process_analytics(
     if session is None:
         return []
     if session.in_process:
-        return [asyncio.create_task(run_projection(settings, ANALYTICS, stop, clickhouse=session))]
+        return [asyncio.create_task(run_projection(container, ANALYTICS, stop))]
     return [asyncio.create_task(prepare_analytics(session, stop))]
 
 
@@ -186,14 +139,3 @@ async def _ensure_search_index(
             log.warning("search_index_unavailable", error=repr(error))
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-
-
-async def _close(clients: list[object]) -> None:
-    for client in clients:
-        closer = (
-            getattr(client, "aclose", None)
-            or getattr(client, "dispose", None)
-            or getattr(client, "close", None)
-        )
-        if closer is not None:
-            await closer()

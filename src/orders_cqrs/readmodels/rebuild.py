@@ -19,29 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders_cqrs.db.dead_letters import DeadLetterRepository
+from orders_cqrs.db.event_log import POSITION, EventLog
 from orders_cqrs.db.outbox import row_to_event
 from orders_cqrs.readmodels.engine import EngineSettings, ProjectionEngine
 from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.status import STATUS_KEY
 
 SCAN_BATCH = 5000  # keyset pages: few round trips, bounded memory
-_FENCED_COUNT = text(
-    "SELECT count(*) FROM outbox WHERE pg_visible_in_snapshot(txid, CAST(:snap AS pg_snapshot))"
-)
-_FENCED_PAGE = text(
-    """
-    SELECT event_id::text, position, aggregate_id::text, aggregate_version, event_type,
-           schema_version, occurred_at, headers::text, payload::text
-      FROM outbox
-     WHERE position > :after AND pg_visible_in_snapshot(txid, CAST(:snap AS pg_snapshot))
-     ORDER BY position
-     LIMIT :n
-    """
-)
 
 
 class BlueGreenTarget(ABC):
@@ -85,7 +71,7 @@ def next_generation(current: str) -> str:
 
 async def rebuild(
     target: BlueGreenTarget,
-    engine: AsyncEngine,
+    log: EventLog,
     redis: Redis,
     dead_letters: DeadLetterRepository,
     settings: EngineSettings,
@@ -102,7 +88,7 @@ async def rebuild(
     catch_up = ProjectionEngine(projection, redis, dead_letters, settings, group=group)
     await redis.xgroup_create(settings.stream, group, id="$", mkstream=True)
     try:
-        scanned = await _scan_fenced(engine, projection, on_total, on_progress)
+        scanned = await _scan_fenced(log, projection, on_total, on_progress)
         await catch_up.run_until_idle()
         await target.switch(old, new)
         # One more drain is enough. Every event published since the group was created is in
@@ -121,28 +107,20 @@ async def rebuild(
 
 
 async def _scan_fenced(
-    engine: AsyncEngine,
+    log: EventLog,
     projection: Projection,
     on_total: Callable[[int], None],
     on_progress: Callable[[int], None],
 ) -> int:
-    async with engine.connect() as conn:
-        snapshot = str(
-            (await conn.execute(text("SELECT pg_current_snapshot()::text"))).scalar_one()
-        )
-        on_total(int((await conn.execute(_FENCED_COUNT, {"snap": snapshot})).scalar_one()))
+    snapshot, total = await log.fence()
+    on_total(total)
     after, scanned = 0, 0
     while True:
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    _FENCED_PAGE, {"after": after, "snap": snapshot, "n": SCAN_BATCH}
-                )
-            ).all()
+        rows = await log.page(snapshot, after=after, limit=SCAN_BATCH)
         if not rows:
             return scanned
         # JSON comes as text and is parsed once by orjson (load_json), not by the driver.
-        await projection.apply([row_to_event(row, f"outbox-{row[1]}") for row in rows])
+        await projection.apply([row_to_event(row, f"outbox-{row[POSITION]}") for row in rows])
         scanned += len(rows)
-        after = rows[-1][1]
+        after = rows[-1][POSITION]
         on_progress(len(rows))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from orders_cqrs.bootstrap import build_write_pool
+from orders_cqrs.bootstrap import open_container
 from orders_cqrs.config import Settings
-from orders_cqrs.write.unit_of_work import UnitOfWork
 
 DEMO_PRODUCTS: tuple[tuple[str, str, int, int], ...] = (
     ("SKU-MUG-01", "Enamel camping mug", 1499, 120),
@@ -18,17 +17,15 @@ DEMO_PRODUCTS: tuple[tuple[str, str, int, int], ...] = (
 
 async def seed_demo_products(settings: Settings) -> int:
     """Put every demo product with its demo stock; returns how many."""
-    pool = build_write_pool(settings)
-    await pool.open()
-    try:
-        async with UnitOfWork(pool) as uow:
-            for sku, name, price, stock in DEMO_PRODUCTS:
-                current = await uow.inventory.get(sku)
-                on_hand = max(stock, current.reserved) if current is not None else stock
-                await uow.inventory.put(
-                    sku=sku, name=name, unit_price=price, currency="EUR", on_hand=on_hand
-                )
-            await uow.commit()
-    finally:
-        await pool.close()
+    async with (
+        open_container(settings, commands=True) as container,
+        container.executor.uow_factory() as uow,
+    ):
+        for sku, name, price, stock in DEMO_PRODUCTS:
+            current = await uow.inventory.get(sku)
+            on_hand = max(stock, current.reserved) if current is not None else stock
+            await uow.inventory.put(
+                sku=sku, name=name, unit_price=price, currency="EUR", on_hand=on_hand
+            )
+        await uow.commit()
     return len(DEMO_PRODUCTS)

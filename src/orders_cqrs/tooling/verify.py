@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from redis.asyncio import Redis
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from orders_cqrs.db.event_log import EventLog
+from orders_cqrs.db.lookups import WriteModelLookups
 from orders_cqrs.readmodels.status import group_lag
 
 BATCH = 1000
@@ -44,14 +44,11 @@ class Drift:
         return self.missing == self.behind == self.ahead == 0
 
 
-async def backlog(engine: AsyncEngine, redis: Redis, stream: str, groups: Sequence[str]) -> int:
+async def backlog(log: EventLog, redis: Redis, stream: str, groups: Sequence[str]) -> int:
     """Events not yet in every read model: unpublished outbox rows plus each group's lag."""
-    async with engine.connect() as conn:
-        unpublished = (
-            await conn.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
-        ).scalar_one()
+    unpublished = await log.unpublished()
     lags = [(await group_lag(redis, stream, group))[0] for group in groups]
-    return int(unpublished) + sum(lags)
+    return unpublished + sum(lags)
 
 
 async def wait_for_drain(
@@ -67,24 +64,18 @@ async def wait_for_drain(
         await asyncio.sleep(poll)
 
 
-async def compare(engine: AsyncEngine, probes: Sequence[VersionProbe]) -> list[Drift]:
+async def compare(lookups: WriteModelLookups, probes: Sequence[VersionProbe]) -> list[Drift]:
     """Compare every order's write-model version with each probe's."""
     drifts = [Drift(probe.name) for probe in probes]
     after = "00000000-0000-0000-0000-000000000000"
     while True:
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    text("SELECT id, version FROM orders WHERE id > :after ORDER BY id LIMIT :n"),
-                    {"after": after, "n": BATCH},
-                )
-            ).all()
+        rows = await lookups.versions_page(after, BATCH)
         if not rows:
             return drifts
-        ids = [str(row.id) for row in rows]
+        ids = [order_id for order_id, _ in rows]
         for probe, drift in zip(probes, drifts, strict=True):
             for order_id, truth, seen in zip(
-                ids, (row.version for row in rows), await probe.versions(ids), strict=True
+                ids, (version for _, version in rows), await probe.versions(ids), strict=True
             ):
                 drift.checked += 1
                 if seen is None:

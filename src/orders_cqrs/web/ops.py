@@ -24,7 +24,6 @@ from orders_cqrs.api.auth import authenticate
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.config import ApiClient
 from orders_cqrs.readmodels.port import StoreUnavailableError
-from orders_cqrs.readmodels.status import read_status
 from orders_cqrs.web.forms import form_fields
 from orders_cqrs.web.guard import same_site_form
 from orders_cqrs.web.ops_chart import orders_chart
@@ -183,8 +182,8 @@ async def _projections(container: Container) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for name in container.projections:
         try:
-            status = await read_status(container.redis, container.settings.stream_name, name)
-            status["dead_letters"] = await container.dead_letters.count_open(name)
+            status = await container.admin.status(name)
+            status["dead_letters"] = await container.admin.dead_letters.count_open(name)
             status["error"] = None
         except (RedisError, SQLAlchemyError, OSError) as error:
             status = {"name": name, "error": f"status unavailable: {type(error).__name__}"}

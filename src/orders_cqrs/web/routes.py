@@ -23,8 +23,7 @@ from orders_cqrs.domain import commands
 from orders_cqrs.domain.errors import DomainError, OrderNotFound
 from orders_cqrs.domain.values import OrderStatus, PaymentState
 from orders_cqrs.readmodels.freshness import NotYetProjected
-from orders_cqrs.readmodels.search.reader import BadCursor, search_orders
-from orders_cqrs.readmodels.status import read_status
+from orders_cqrs.readmodels.search.reader import BadCursor
 from orders_cqrs.readmodels.summary.reader import SummaryRead
 from orders_cqrs.web import session
 from orders_cqrs.web.forms import (
@@ -111,9 +110,7 @@ async def search_page(request: Request, agent: Agent) -> Response:
     )
     status_code = 200
     try:
-        result = await search_orders(
-            container.search, form.request(), index=container.settings.search_alias
-        )
+        result = await container.support_search.orders(form.request())
         context["result"] = {**result, "hits": [search_row(hit) for hit in result["hits"]]}
     except (FormError, BadCursor) as error:
         context["error"], status_code = str(error), 400
@@ -126,9 +123,8 @@ async def search_page(request: Request, agent: Agent) -> Response:
 
 
 async def _index_freshness(request: Request) -> dict[str, Any] | None:
-    container = container_of(request)
     try:
-        return await read_status(container.redis, container.settings.stream_name, "search")
+        return await container_of(request).admin.status("search")
     except RedisError:
         return None
 

@@ -9,21 +9,20 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from orders_cqrs.api.auth import Ops
-from orders_cqrs.api.deps import ContainerDep
+from orders_cqrs.api.deps import AdminDep, DashboardsDep
 from orders_cqrs.api.problems import problem
 from orders_cqrs.api.routes.responses import problems
-from orders_cqrs.bootstrap import Container
+from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import parse_group_by
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
 from orders_cqrs.readmodels.port import StoreUnavailableError
-from orders_cqrs.readmodels.status import read_status
 
 router = APIRouter(prefix="/v1/dashboards", tags=["dashboards"])
 
 
-async def analytics_freshness(container: Container) -> dict[str, Any]:
+async def analytics_freshness(admin: ProjectionAdmin) -> dict[str, Any]:
     """How far the analytics read model is behind the stream: the projection's status."""
-    status = await read_status(container.redis, container.settings.stream_name, ANALYTICS)
+    status = await admin.status(ANALYTICS)
     return {
         "projection": ANALYTICS,
         "last_event_id": status["last_event_id"],
@@ -31,7 +30,7 @@ async def analytics_freshness(container: Container) -> dict[str, Any]:
         "lag_events": status["lag_events"],
         "lag_seconds": status["lag_seconds"],
         "heartbeat": status["heartbeat"],
-        "dead_letters": await container.dead_letters.count_open(ANALYTICS),
+        "dead_letters": await admin.dead_letters.count_open(ANALYTICS),
     }
 
 
@@ -42,7 +41,8 @@ def _unavailable(path: str, detail: str) -> JSONResponse:
 @router.get("/stuck-orders", responses=problems(503))
 async def stuck_orders(
     principal: Ops,
-    container: ContainerDep,
+    dashboards: DashboardsDep,
+    admin: AdminDep,
     group_by: Annotated[
         str, Query(max_length=100, description="Comma-separated: region, provider, status.")
     ] = "region,provider",
@@ -54,7 +54,6 @@ async def stuck_orders(
     limit: Annotated[int, Query(ge=1, le=1000, description="Order ids per group.")] = 20,
 ) -> Any:
     """Orders past their state's SLA, grouped: count and oldest age (optionally the ids)."""
-    dashboards = container.dashboards
     path = "/v1/dashboards/stuck-orders"
     if dashboards is None:
         return _unavailable(path, "analytics is off: ORDERS_CLICKHOUSE_URL is empty")
@@ -65,21 +64,21 @@ async def stuck_orders(
         )
     except StoreUnavailableError:
         return _unavailable(path, "the analytics store is unavailable")
-    body["freshness"] = await analytics_freshness(container)
+    body["freshness"] = await analytics_freshness(admin)
     return body
 
 
 @router.get("/orders", responses=problems(503))
 async def order_series(
     principal: Ops,
-    container: ContainerDep,
+    dashboards: DashboardsDep,
+    admin: AdminDep,
     interval: Literal["minute", "hour", "day"] = "hour",
     by: Literal["region", "provider", "none"] = "none",
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: Annotated[datetime | None, Query()] = None,
 ) -> Any:
     """Orders placed, revenue, captures, refunds and decline rate per bucket and dimension."""
-    dashboards = container.dashboards
     path = "/v1/dashboards/orders"
     if dashboards is None:
         return _unavailable(path, "analytics is off: ORDERS_CLICKHOUSE_URL is empty")
@@ -87,5 +86,5 @@ async def order_series(
         body = await dashboards.order_series(interval, by, from_, to)
     except StoreUnavailableError:
         return _unavailable(path, "the analytics store is unavailable")
-    body["freshness"] = await analytics_freshness(container)
+    body["freshness"] = await analytics_freshness(admin)
     return body

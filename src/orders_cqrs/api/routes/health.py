@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
-from orders_cqrs.api.deps import ContainerDep
+from orders_cqrs.api.deps import LookupsDep
 from orders_cqrs.api.problems import problem
 from orders_cqrs.api.routes.responses import PROBLEM_SCHEMA
 from orders_cqrs.observability.multiprocess import exposition
@@ -29,11 +28,10 @@ async def healthz() -> dict[str, str]:
         }
     },
 )
-async def readyz(container: ContainerDep) -> Response:
+async def readyz(lookups: LookupsDep) -> Response:
     """Ready when PostgreSQL answers."""
     try:
-        async with container.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await lookups.ping()
     except Exception:
         return problem("unavailable", "PostgreSQL does not answer", headers={"Retry-After": "2"})
     return Response(content=b'{"status":"ready"}', media_type="application/json")

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from orders_cqrs.api.auth import Ops
-from orders_cqrs.api.deps import ContainerDep
+from orders_cqrs.api.deps import ExecutorDep
 from orders_cqrs.api.envelope import EnvelopeDep
 from orders_cqrs.api.routes.responses import command_response, problems
 from orders_cqrs.api.schemas import SKU_PATTERN, ProductIn, ProductOut
@@ -27,7 +27,7 @@ SkuPath = Annotated[str, Path(pattern=SKU_PATTERN)]
     responses={201: {"model": ProductOut}, **problems(409, 412)},
 )
 async def put_inventory(
-    sku: SkuPath, body: ProductIn, principal: Ops, envelope: EnvelopeDep, container: ContainerDep
+    sku: SkuPath, body: ProductIn, principal: Ops, envelope: EnvelopeDep, executor: ExecutorDep
 ) -> Response:
     """Create a product or set its name, price and stock on hand (never below reserved)."""
     command = PutProduct(
@@ -38,14 +38,14 @@ async def put_inventory(
         on_hand=body.on_hand,
     )
     ctx = envelope.context("put_product", principal, body)
-    outcome = await container.executor.run(ctx, partial(put_product, command))
+    outcome = await executor.run(ctx, partial(put_product, command))
     return command_response(outcome)
 
 
 @router.get("/{sku}", response_model=ProductOut, responses=problems(404))
-async def get_inventory(sku: SkuPath, principal: Ops, container: ContainerDep) -> ProductOut:
+async def get_inventory(sku: SkuPath, principal: Ops, executor: ExecutorDep) -> ProductOut:
     """A product's price and stock: on hand, reserved, available, sold."""
-    async with container.executor.uow_factory() as uow:
+    async with executor.uow_factory() as uow:
         row = await uow.inventory.get(sku)
     if row is None:
         raise ProductNotFound(f"no product with SKU {sku}")

@@ -7,10 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from orders_cqrs.api.auth import CheckoutOrSupport, Support
-from orders_cqrs.api.deps import ContainerDep
+from orders_cqrs.api.deps import LookupsDep, SummaryDep
 from orders_cqrs.api.routes.responses import problems
 from orders_cqrs.domain.errors import OrderNotFound
 from orders_cqrs.readmodels.freshness import NotYetProjected
@@ -31,12 +30,16 @@ def _etagged(body: dict[str, Any], version: int) -> JSONResponse:
     return JSONResponse(body, headers={"ETag": f'"{version}"'})
 
 
-async def _read(container: ContainerDep, order_id: UUID, min_version: int | None) -> SummaryRead:
+async def _read(
+    summary: SummaryDep, lookups: LookupsDep, order_id: UUID, min_version: int | None
+) -> SummaryRead:
     """The summary at ``min_version`` or later; 404 when no such order exists anywhere."""
     try:
-        read = await container.summary.order_at_least(str(order_id), min_version)
+        read = await summary.order_at_least(str(order_id), min_version)
     except NotYetProjected as lagging:
-        if lagging.have is None and not await _exists_in_write_model(container, order_id):
+        # Only asked when the read model has nothing after the wait: tells "lagging" (retry)
+        # from "never existed" (404), so a client does not retry a typo forever.
+        if lagging.have is None and not await lookups.order_exists(order_id):
             raise OrderNotFound(f"no order {order_id}") from lagging
         raise
     if read is None:
@@ -44,23 +47,16 @@ async def _read(container: ContainerDep, order_id: UUID, min_version: int | None
     return read
 
 
-async def _exists_in_write_model(container: ContainerDep, order_id: UUID) -> bool:
-    # Only asked when the read model has nothing after the wait: tells "lagging" (retry)
-    # from "never existed" (404), so a client does not retry a typo forever.
-    async with container.engine.connect() as conn:
-        found = await conn.execute(text("SELECT 1 FROM orders WHERE id = :id"), {"id": order_id})
-        return found.first() is not None
-
-
 @router.get("/v1/orders/{order_id}", responses=problems(404, 503))
 async def get_order(
     order_id: UUID,
     principal: CheckoutOrSupport,
-    container: ContainerDep,
+    summary: SummaryDep,
+    lookups: LookupsDep,
     min_version: MinVersion = None,
 ) -> JSONResponse:
     """The order summary with its freshness; ``min_version`` waits, then 503 rather than lie."""
-    read = await _read(container, order_id, min_version)
+    read = await _read(summary, lookups, order_id, min_version)
     return _etagged(_order_view(read), read.freshness.source_version)
 
 
@@ -68,21 +64,25 @@ async def get_order(
 async def customer_orders(
     customer_id: UUID,
     principal: CheckoutOrSupport,
-    container: ContainerDep,
+    summary: SummaryDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """A customer's orders, newest first, each with its freshness."""
-    reads = await container.summary.customer_orders(str(customer_id), limit)
+    reads = await summary.customer_orders(str(customer_id), limit)
     return {"customer_id": str(customer_id), "orders": [_order_view(r) for r in reads]}
 
 
 @router.get("/v1/support/orders/{order_id}", responses=problems(404, 503))
 async def support_order(
-    order_id: UUID, principal: Support, container: ContainerDep, min_version: MinVersion = None
+    order_id: UUID,
+    principal: Support,
+    summary: SummaryDep,
+    lookups: LookupsDep,
+    min_version: MinVersion = None,
 ) -> JSONResponse:
     """The one-page support view: the order, the customer's other orders, freshness."""
-    read = await _read(container, order_id, min_version)
-    others = await container.summary.customer_orders(read.order["customer"]["id"], 20)
+    read = await _read(summary, lookups, order_id, min_version)
+    others = await summary.customer_orders(read.order["customer"]["id"], 20)
     body = {
         "order": read.order,
         "other_orders": [

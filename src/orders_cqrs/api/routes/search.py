@@ -10,11 +10,10 @@ from opensearchpy.exceptions import RequestError
 from redis.exceptions import RedisError
 
 from orders_cqrs.api.auth import Support
-from orders_cqrs.api.deps import ContainerDep
+from orders_cqrs.api.deps import AdminDep, SupportSearchDep
 from orders_cqrs.api.routes.responses import problems
 from orders_cqrs.domain.errors import InvalidOrder
-from orders_cqrs.readmodels.search.reader import SORTS, BadCursor, SearchRequest, search_orders
-from orders_cqrs.readmodels.status import read_status
+from orders_cqrs.readmodels.search.reader import SORTS, BadCursor, SearchRequest
 
 router = APIRouter(tags=["support"])
 Filter = Annotated[
@@ -41,7 +40,8 @@ def _values(raw: list[str] | None) -> list[str]:
 @router.get("/v1/support/orders", responses=problems(503))
 async def search(
     principal: Support,
-    container: ContainerDep,
+    support_search: SupportSearchDep,
+    admin: AdminDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
     status: Filter = None,
     payment_state: Filter = None,
@@ -79,15 +79,13 @@ async def search(
         after=after,
     )
     try:
-        result = await search_orders(
-            container.search, request, index=container.settings.search_alias
-        )
+        result = await support_search.orders(request)
     except BadCursor as error:
         raise InvalidSearch(str(error)) from error
     except RequestError as error:  # a 400 from OpenSearch is a request we should not send
         raise InvalidSearch("the search could not be run with these parameters") from error
     try:
-        status_now = await read_status(container.redis, container.settings.stream_name, "search")
+        status_now = await admin.status("search")
         result["freshness"] = {
             "last_event_id": status_now["last_event_id"],
             "lag_events": status_now["lag_events"],

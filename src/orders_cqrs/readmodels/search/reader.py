@@ -210,3 +210,15 @@ class SearchVersions:
             int(doc["_source"]["source_version"]) if doc.get("found") else None
             for doc in response["docs"]
         ]
+
+
+class SupportSearch:
+    """The support index as the search page and endpoint use it: one client, one alias."""
+
+    def __init__(self, client: AsyncOpenSearch, *, alias: str = ALIAS) -> None:
+        self.client = client
+        self.alias = alias
+
+    async def orders(self, request: SearchRequest) -> dict[str, Any]:
+        """Run ``request`` against the live generation (see ``search_orders``)."""
+        return await search_orders(self.client, request, index=self.alias)

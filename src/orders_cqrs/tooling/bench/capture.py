@@ -30,7 +30,7 @@ from orders_cqrs.api.auth import Principal
 from orders_cqrs.api.envelope import Envelope, trace_context
 from orders_cqrs.api.routes.orders import place_order_command
 from orders_cqrs.api.schemas import PlaceOrderIn
-from orders_cqrs.bootstrap import build_container
+from orders_cqrs.bootstrap import open_container
 from orders_cqrs.config import Settings
 from orders_cqrs.db.connection import libpq_dsn
 from orders_cqrs.write.executor import Executor
@@ -80,18 +80,14 @@ async def capture_checkout(settings: Settings, client_id: str, sku: str, product
     command = place_order_command(body)  # the route's own conversion
     envelope = Envelope("POST", "/v1/orders", str(key), None, trace_context(None))
     ctx = envelope.context("place_order", Principal(role="checkout", client_id=client_id), body)
-    container = build_container(settings)
-    await container.open()
     messages: list[str] = []
-    try:
+    async with open_container(settings, commands=True) as container:
         executor = Executor(
             lambda: UnitOfWork(container.write_pool, recorder=messages),
             receipt_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
             receipt_lease=timedelta(seconds=settings.idempotency_lease_seconds),
         )
         outcome = await executor.run(ctx, partial(place_order, command, container.placement))
-    finally:
-        await container.aclose()
     if outcome.status_code != 201:
         raise RuntimeError(f"capture checkout refused: {outcome.status_code} {outcome.body!r}")
     order_id = uuid.UUID(outcome.headers["Location"].rsplit("/", 1)[1])

@@ -9,7 +9,7 @@ Each is timed on the real process, beside a floor measured with the same stateme
   and nothing pending, beside a consumer that reads and acknowledges the same entries with
   the same batch size and applies nothing;
 * rebuilds: the whole ``orders-cqrs rebuild <name>`` command, beside the rebuild's own fenced
-  outbox scan (imported from ``projections/rebuild.py``) alone.
+  outbox scan (the statements of ``db/event_log.py``) alone.
 
 Process start-up (imports, connections) is excluded where a figure is a rate: the clock
 starts when the process first makes progress; the start-up seconds are kept in the results.
@@ -25,10 +25,11 @@ from typing import Any
 
 import psycopg
 import redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
+from orders_cqrs.db.event_log import FENCED_PAGE, SNAPSHOT
 from orders_cqrs.db.outbox import CLAIM_SQL
-from orders_cqrs.readmodels.rebuild import _FENCED_PAGE, SCAN_BATCH
+from orders_cqrs.readmodels.rebuild import SCAN_BATCH
 from orders_cqrs.tooling.bench.processes import Service
 
 
@@ -205,12 +206,12 @@ def scan_floor(database_url: str) -> Drain:
     events = 0
     try:
         with engine.connect() as conn:
-            snap = conn.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
+            snap = conn.execute(SNAPSHOT).scalar_one()
             started = time.perf_counter()
             after = 0
             while True:
                 rows = conn.execute(
-                    _FENCED_PAGE, {"after": after, "snap": snap, "n": SCAN_BATCH}
+                    FENCED_PAGE, {"after": after, "snap": snap, "n": SCAN_BATCH}
                 ).all()
                 if not rows:
                     break

@@ -1,0 +1,235 @@
+"""One-shot operations of the CLI: verify, rebuild, dead letters, cleanup and the benchmarks.
+
+Each opens what it needs through the composition root (``bootstrap.open_container``) and
+closes it when done; none of them builds a client of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from orders_cqrs.bootstrap import Container, open_container
+from orders_cqrs.config import get_settings
+
+T = TypeVar("T")
+
+CHDB_IN_PROCESS = (
+    "chDB is in-process: the API process projects analytics (orders-cqrs api runs the"
+    " analytics projector when ORDERS_CLICKHOUSE_URL is chdb://). Point ORDERS_CLICKHOUSE_URL"
+    " at a ClickHouse server (http://host:8123/db) to run a separate analytics projector."
+)
+
+
+def with_container(work: Callable[[Container], Awaitable[T]], *, commands: bool = False) -> T:
+    """Run ``work`` on a container opened from the environment's settings, then close it."""
+
+    async def main() -> T:
+        async with open_container(get_settings(), commands=commands) as container:
+            return await work(container)
+
+    return asyncio.run(main())
+
+
+def refuse_chdb_outside_api(name: str) -> None:
+    """A second process cannot open the API's chDB directory: say so instead of retrying."""
+    if name == "analytics" and get_settings().clickhouse_url.startswith("chdb://"):
+        typer.echo(CHDB_IN_PROCESS, err=True)
+        raise typer.Exit(2)
+
+
+def verify(
+    wait: float = typer.Option(30.0, help="seconds to wait for the backlog to drain first"),
+    projection: list[str] = typer.Option(  # noqa: B008 - typer's idiom for a repeatable option
+        ["summary", "search"], help="read models to compare (repeat the option)"
+    ),
+) -> None:
+    """Compare PostgreSQL with every read model; exit 1 on drift, 3 if the backlog never drained."""
+    from orders_cqrs.readmodels.search.reader import SearchVersions
+    from orders_cqrs.readmodels.summary.reader import SummaryVersions
+    from orders_cqrs.tooling.verify import VersionProbe, backlog, compare, wait_for_drain
+
+    async def main(container: Container) -> int:
+        settings = container.settings
+        known: dict[str, VersionProbe] = {
+            "summary": SummaryVersions(container.redis),
+            "search": SearchVersions(container.search, alias=settings.search_alias),
+        }
+        unknown = [name for name in projection if name not in known]
+        if unknown:
+            raise typer.BadParameter(f"unknown projection(s): {', '.join(unknown)}")
+        probes = [known[name] for name in projection]
+        drained = await wait_for_drain(
+            lambda: backlog(container.event_log, container.redis, settings.stream_name, projection),
+            wait,
+        )
+        drifts = await compare(container.lookups, probes)
+        typer.echo(f"{'projection':12} {'checked':>8} {'missing':>8} {'behind':>8} {'ahead':>8}")
+        for d in drifts:
+            typer.echo(f"{d.projection:12} {d.checked:8} {d.missing:8} {d.behind:8} {d.ahead:8}")
+            for example in d.examples:
+                typer.echo(f"  {example}")
+        if not drained:
+            typer.echo("backlog not drained: differences may be lag, not drift")
+            return 3
+        return 0 if all(d.clean for d in drifts) else 1
+
+    raise typer.Exit(with_container(main))
+
+
+def rebuild(
+    name: str = typer.Argument(..., help="summary | search"),
+    keep_old: bool = typer.Option(False, help="keep the previous generation"),
+) -> None:
+    """Rebuild a projection from the outbox into a new generation, then switch readers to it."""
+    from orders_cqrs.readmodels.rebuild import RebuildReport
+    from orders_cqrs.readmodels.rebuild import rebuild as run_rebuild
+
+    async def main(container: Container) -> RebuildReport:
+        target = container.rebuild_target(name)
+        bar: Any = None
+
+        def on_total(total: int) -> None:
+            nonlocal bar
+            bar = typer.progressbar(length=total, label=f"rebuilding {name} from the outbox")
+            bar.__enter__()
+
+        try:
+            return await run_rebuild(
+                target,
+                container.event_log,
+                container.redis,
+                container.dead_letters,
+                container.engine_settings,
+                on_total=on_total,
+                on_progress=lambda n: bar.update(n) if bar is not None else None,
+                drop_old=not keep_old,
+            )
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
+
+    report = with_container(main)
+    typer.echo(
+        f"{name} rebuilt: {report.old_namespace} → {report.new_namespace},"
+        f" {report.scanned} events from the outbox, {report.caught_up} from the stream"
+    )
+
+
+dead_letters_app = typer.Typer(no_args_is_help=True, help="List and replay dead letters.")
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(name: str = typer.Argument(..., help="projection name")) -> None:
+    """Open dead letters of a projection, with their errors."""
+    letters = with_container(lambda container: container.dead_letters.list_for(name))
+    typer.echo(f"{len(letters)} open dead letter(s) for {name}")
+    for letter in letters:
+        typer.echo(
+            f"  #{letter.id} {letter.event_type} {letter.aggregate_id}"
+            f" v{letter.aggregate_version} attempts={letter.attempts}: {letter.error[:200]}"
+        )
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(
+    name: str = typer.Argument(..., help="projection name"),
+    ids: list[int] = typer.Option(None, "--id", help="only these dead letters (repeatable)"),  # noqa: B008
+) -> None:
+    """Apply dead letters again once their cause is fixed; failures stay parked."""
+    from orders_cqrs.readmodels.engine import replay_dead_letters
+
+    refuse_chdb_outside_api(name)  # replay over HTTP instead: POST …/dead-letters/replay
+
+    async def main(container: Container) -> tuple[int, int]:
+        if name not in container.projections:
+            raise typer.BadParameter(f"unknown projection {name!r}")
+        return await replay_dead_letters(
+            container.projections[name], container.dead_letters, list(ids) if ids else None
+        )
+
+    replayed, failing = with_container(main)
+    typer.echo(f"replayed {replayed}, still failing {failing}")
+    raise typer.Exit(0 if failing == 0 else 1)
+
+
+def cleanup() -> None:
+    """Delete expired idempotency receipts, in batches."""
+
+    async def main(container: Container) -> int:
+        total = 0
+        while True:
+            async with container.executor.uow_factory() as uow:
+                removed = await uow.receipts.delete_expired()
+                await uow.commit()
+            total += removed
+            if removed == 0:
+                return total
+
+    typer.echo(f"removed {with_container(main, commands=True)} expired idempotency receipts")
+
+
+def bench_analytics(
+    events: int = typer.Option(100_000, min=1, help="synthetic events to project"),
+    batch_size: int = typer.Option(
+        None, min=1, help="events per apply; default ORDERS_ANALYTICS_BATCH_SIZE"
+    ),
+    url: str = typer.Option(
+        None, help="ClickHouse URL; default a throwaway chDB directory (never your data)"
+    ),
+) -> None:
+    """Measure the analytics projection's insert throughput (events/s, lookups included)."""
+    from orders_cqrs.tooling.bench.analytics import run_bench
+
+    size = batch_size or get_settings().analytics_batch_size
+    with typer.progressbar(length=events, label="projecting synthetic events") as bar:
+        report = asyncio.run(run_bench(events, size, url=url, on_progress=bar.update))
+    typer.echo(
+        f"{report.events} events in batches of {report.batch_size}: {report.seconds:.2f} s,"
+        f" {report.rate:,.0f} events/s ({report.orders} orders, {report.event_rows} event rows)"
+    )
+
+
+def bench(
+    short: bool = typer.Option(False, "--short", help="quick check (under 3 minutes)"),
+    out: Path = typer.Option(  # noqa: B008 - typer's idiom for a path option
+        Path("bench-results"), help="directory for results.json and results.png"
+    ),
+    compare: Path = typer.Option(  # noqa: B008
+        None, exists=True, dir_okay=False, help="an earlier results.json: print deltas"
+    ),
+    keep: bool = typer.Option(False, help="keep the bench database, Redis DB and scratch files"),
+    database: str = typer.Option("orders_bench", help="the bench's own database (recreated)"),
+    redis_db: int = typer.Option(9, min=0, max=15, help="the bench's own Redis DB index"),
+    stream: str = typer.Option("orders.bench.events", help="the bench's own stream name"),
+    port: int = typer.Option(18080, help="port of the bench's API process"),
+) -> None:
+    """Checkout, relay, projection, rebuild and freshness figures beside same-run baselines."""
+    from orders_cqrs.tooling.bench.main import run_and_report
+
+    raise typer.Exit(
+        run_and_report(
+            short=short,
+            out=out,
+            compare=compare,
+            keep=keep,
+            database=database,
+            redis_db=redis_db,
+            stream=stream,
+            port=port,
+        )
+    )
+
+
+def register_operations(app: typer.Typer) -> None:
+    """Add the one-shot operations to the CLI."""
+    app.command()(verify)
+    app.command()(rebuild)
+    app.add_typer(dead_letters_app, name="dead-letters")
+    app.command()(cleanup)
+    app.command("bench-analytics")(bench_analytics)
+    app.command()(bench)
