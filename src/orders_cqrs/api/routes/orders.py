@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 from uuid import UUID
 
@@ -23,15 +22,7 @@ from orders_cqrs.api.schemas import (
 )
 from orders_cqrs.domain import commands
 from orders_cqrs.domain.values import Address, Customer
-from orders_cqrs.write.handlers.authorize import authorize_payment
-from orders_cqrs.write.handlers.lifecycle import (
-    cancel_order,
-    capture_payment,
-    deliver_order,
-    ship_order,
-)
-from orders_cqrs.write.handlers.place_order import place_order
-from orders_cqrs.write.handlers.support import add_support_note, issue_refund
+from orders_cqrs.write.payments.authorization import authorize_payment
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -62,8 +53,8 @@ async def place(
 ) -> Response:
     """Place an order: reserve every line's stock and open the order for payment."""
     ctx = envelope.context("place_order", principal, body)
-    handler = partial(place_order, place_order_command(body), container.placement)
-    return command_response(await container.executor.run(ctx, handler))
+    command = place_order_command(body)
+    return command_response(await container.executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/authorize", **ORDER_COMMAND)  # type: ignore[arg-type]
@@ -98,7 +89,7 @@ async def capture(
         amount.currency if amount is not None else None,
     )
     ctx = envelope.context("capture_payment", principal, body)
-    return command_response(await container.executor.run(ctx, partial(capture_payment, command)))
+    return command_response(await container.executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/cancel", **ORDER_COMMAND)  # type: ignore[arg-type]
@@ -113,7 +104,7 @@ async def cancel(
     reason = body.reason if body is not None else CancelIn().reason
     ctx = envelope.context("cancel_order", principal, body)
     command = commands.CancelOrder(order_id, reason)
-    return command_response(await container.executor.run(ctx, partial(cancel_order, command)))
+    return command_response(await container.executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/ship", **ORDER_COMMAND)  # type: ignore[arg-type]
@@ -123,7 +114,7 @@ async def ship(
     """Record the shipment: carrier and tracking number."""
     command = commands.ShipOrder(order_id, body.carrier, body.tracking_number)
     ctx = envelope.context("ship_order", principal, body)
-    return command_response(await container.executor.run(ctx, partial(ship_order, command)))
+    return command_response(await container.executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/deliver", **ORDER_COMMAND)  # type: ignore[arg-type]
@@ -133,7 +124,7 @@ async def deliver(
     """Mark the shipped order delivered."""
     ctx = envelope.context("deliver_order", principal, None)
     command = commands.DeliverOrder(order_id)
-    return command_response(await container.executor.run(ctx, partial(deliver_order, command)))
+    return command_response(await container.executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/refunds", status_code=201, **ORDER_COMMAND)  # type: ignore[arg-type]
@@ -147,8 +138,7 @@ async def refund(
     """Refund part or all of the captured money, within the refund window."""
     command = commands.IssueRefund(order_id, body.amount.amount, body.amount.currency, body.reason)
     ctx = envelope.context("issue_refund", principal, body)
-    handler = partial(issue_refund, command, container.refund_window)
-    return command_response(await container.executor.run(ctx, handler))
+    return command_response(await container.executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/notes", status_code=201, **ORDER_COMMAND)  # type: ignore[arg-type]
@@ -158,4 +148,4 @@ async def add_note(
     """Add a support note to the order."""
     command = commands.AddSupportNote(order_id, body.body)
     ctx = envelope.context("add_support_note", principal, body)
-    return command_response(await container.executor.run(ctx, partial(add_support_note, command)))
+    return command_response(await container.executor.execute(command, ctx))
