@@ -9,18 +9,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, partial
 
 from opensearchpy import AsyncOpenSearch
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from orders_cqrs.api.routes.responses import response_shape
 from orders_cqrs.config import ApiClient, Settings
 from orders_cqrs.db.connection import libpq_dsn
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.db.event_log import EventLog
 from orders_cqrs.db.lookups import WriteModelLookups
+from orders_cqrs.domain import commands
 from orders_cqrs.domain.risk import RiskPolicy
 from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
@@ -37,12 +39,27 @@ from orders_cqrs.readmodels.summary.generations import SummaryNamespaces
 from orders_cqrs.readmodels.summary.projection import SummaryProjection
 from orders_cqrs.readmodels.summary.reader import SummaryReader
 from orders_cqrs.relay.relay import Relay
-from orders_cqrs.write.executor import Executor
-from orders_cqrs.write.handlers.authorize import PaymentSettings
-from orders_cqrs.write.handlers.place_order import PlacementPolicy
+from orders_cqrs.write.executor import Executor, Handlers
+from orders_cqrs.write.handlers.authorize import (
+    abandon_payment_attempt,
+    record_authorization,
+    record_payment_attempt,
+    record_payment_timeout,
+)
+from orders_cqrs.write.handlers.inventory import put_product
+from orders_cqrs.write.handlers.lifecycle import (
+    cancel_order,
+    capture_payment,
+    deliver_order,
+    ship_order,
+)
+from orders_cqrs.write.handlers.place_order import PlacementPolicy, place_order
+from orders_cqrs.write.handlers.support import add_support_note, issue_refund
+from orders_cqrs.write.payments import steps
+from orders_cqrs.write.payments.authorization import PaymentAuthorizer, PaymentSettings
 from orders_cqrs.write.payments.port import PaymentGateway
 from orders_cqrs.write.payments.sandbox import sandbox_gateways
-from orders_cqrs.write.unit_of_work import UnitOfWork, WritePool
+from orders_cqrs.write.unit_of_work import UnitOfWork, UnitOfWorkFactory, WritePool
 
 
 def build_engine(settings: Settings) -> AsyncEngine:
@@ -163,6 +180,51 @@ def rebuild_target(
     return targets[name]
 
 
+def build_handlers(settings: Settings, providers: frozenset[str]) -> Handlers:
+    """Every command's handler, by command type, each called as ``(command, uow, ctx)``.
+
+    What a handler needs besides those three (the placement policy, the refund window) is
+    bound here, once, from settings.
+    """
+    placement = PlacementPolicy(
+        providers=providers,
+        risk=RiskPolicy(
+            large_amount_minor=settings.risk_large_amount_minor,
+            velocity_max_orders=settings.risk_velocity_max_orders,
+        ),
+        velocity_window=timedelta(seconds=settings.risk_velocity_window_seconds),
+    )
+    return {
+        commands.PutProduct: put_product,
+        commands.PlaceOrder: partial(place_order, policy=placement),
+        commands.CapturePayment: capture_payment,
+        commands.CancelOrder: cancel_order,
+        commands.ShipOrder: ship_order,
+        commands.DeliverOrder: deliver_order,
+        commands.IssueRefund: partial(
+            issue_refund, window=timedelta(days=settings.refund_window_days)
+        ),
+        commands.AddSupportNote: add_support_note,
+        steps.RecordPaymentAttempt: record_payment_attempt,
+        steps.RecordAuthorization: record_authorization,
+        steps.RecordPaymentTimeout: record_payment_timeout,
+        steps.AbandonPaymentAttempt: abandon_payment_attempt,
+    }
+
+
+def build_executor(
+    settings: Settings, uow_factory: UnitOfWorkFactory, providers: frozenset[str]
+) -> Executor:
+    """The one way commands run: the handler table, with the API's response shapes."""
+    return Executor(
+        uow_factory,
+        build_handlers(settings, providers),
+        response_shape,
+        receipt_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+        receipt_lease=timedelta(seconds=settings.idempotency_lease_seconds),
+    )
+
+
 class Container:
     """What one process has opened, each part built on first use and closed with the rest.
 
@@ -209,37 +271,20 @@ class Container:
         return sandbox_gateways(slow_seconds=self.settings.payment_slow_seconds)
 
     @cached_property
-    def placement(self) -> PlacementPolicy:
-        """What a new order is checked against: known providers and the risk policy."""
-        settings = self.settings
-        return PlacementPolicy(
-            providers=frozenset(self.gateways),
-            risk=RiskPolicy(
-                large_amount_minor=settings.risk_large_amount_minor,
-                velocity_max_orders=settings.risk_velocity_max_orders,
-            ),
-            velocity_window=timedelta(seconds=settings.risk_velocity_window_seconds),
-        )
-
-    @cached_property
     def payment(self) -> PaymentSettings:
         """How long a provider may take."""
         return PaymentSettings(timeout_seconds=self.settings.payment_timeout_seconds)
 
     @cached_property
-    def refund_window(self) -> timedelta:
-        """How long after capture a refund is allowed."""
-        return timedelta(days=self.settings.refund_window_days)
-
-    @cached_property
     def executor(self) -> Executor:
         """The one way a command runs."""
         pool = self.write_pool
-        return Executor(
-            lambda: UnitOfWork(pool),
-            receipt_ttl=timedelta(seconds=self.settings.idempotency_ttl_seconds),
-            receipt_lease=timedelta(seconds=self.settings.idempotency_lease_seconds),
-        )
+        return build_executor(self.settings, lambda: UnitOfWork(pool), frozenset(self.gateways))
+
+    @cached_property
+    def authorizer(self) -> PaymentAuthorizer:
+        """Payment authorization: executor steps around the provider call."""
+        return PaymentAuthorizer(self.executor, self.gateways, self.payment)
 
     @cached_property
     def dead_letters(self) -> DeadLetterRepository:

@@ -13,6 +13,7 @@ from orders_cqrs.readmodels.analytics.dashboards import Dashboards
 from orders_cqrs.readmodels.search.reader import SupportSearch
 from orders_cqrs.readmodels.summary.reader import SummaryReader
 from orders_cqrs.write.executor import Executor
+from orders_cqrs.write.payments.authorization import PaymentAuthorizer
 
 # Every dependency below is async: FastAPI runs a sync dependency in a worker thread, a
 # thread hop per request for what is an attribute read.
@@ -26,6 +27,11 @@ def container_of(request: Request) -> Container:
 async def get_executor(request: Request) -> Executor:
     """The one way a command runs."""
     return container_of(request).executor
+
+
+async def get_authorizer(request: Request) -> PaymentAuthorizer:
+    """Payment authorization around the provider call."""
+    return container_of(request).authorizer
 
 
 async def get_summary(request: Request) -> SummaryReader:
@@ -54,16 +60,9 @@ async def get_admin(request: Request) -> ProjectionAdmin:
 
 
 ExecutorDep = Annotated[Executor, Depends(get_executor)]
+AuthorizerDep = Annotated[PaymentAuthorizer, Depends(get_authorizer)]
 SummaryDep = Annotated[SummaryReader, Depends(get_summary)]
 LookupsDep = Annotated[WriteModelLookups, Depends(get_lookups)]
 SupportSearchDep = Annotated[SupportSearch, Depends(get_support_search)]
 DashboardsDep = Annotated[Dashboards | None, Depends(get_dashboards)]
 AdminDep = Annotated[ProjectionAdmin, Depends(get_admin)]
-
-
-async def get_container(request: Request) -> Container:
-    """The whole container: only for the order commands until they take the executor alone."""
-    return container_of(request)
-
-
-ContainerDep = Annotated[Container, Depends(get_container)]

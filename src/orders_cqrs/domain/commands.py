@@ -8,8 +8,14 @@ from uuid import UUID
 from orders_cqrs.domain.values import Address, Customer
 
 
+class Command:
+    """What a client asks the write model to do; the command side answers each one once."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
-class PutProduct:
+class PutProduct(Command):
     """Create a product or restock it."""
 
     sku: str
@@ -20,7 +26,7 @@ class PutProduct:
 
 
 @dataclass(frozen=True, slots=True)
-class PlaceOrder:
+class PlaceOrder(Command):
     """Reserve stock and open an order for payment."""
 
     customer: Customer
@@ -31,14 +37,14 @@ class PlaceOrder:
 
 
 @dataclass(frozen=True, slots=True)
-class AuthorizePayment:
+class AuthorizePayment(Command):
     """Ask the order's payment provider to authorize its total."""
 
     order_id: UUID
 
 
 @dataclass(frozen=True, slots=True)
-class CapturePayment:
+class CapturePayment(Command):
     """Take authorized money; ``amount`` None means all of it."""
 
     order_id: UUID
@@ -47,7 +53,7 @@ class CapturePayment:
 
 
 @dataclass(frozen=True, slots=True)
-class CancelOrder:
+class CancelOrder(Command):
     """Cancel before capture and release the stock."""
 
     order_id: UUID
@@ -55,7 +61,7 @@ class CancelOrder:
 
 
 @dataclass(frozen=True, slots=True)
-class ShipOrder:
+class ShipOrder(Command):
     """Hand the parcel to a carrier."""
 
     order_id: UUID
@@ -64,14 +70,14 @@ class ShipOrder:
 
 
 @dataclass(frozen=True, slots=True)
-class DeliverOrder:
+class DeliverOrder(Command):
     """Mark the parcel delivered."""
 
     order_id: UUID
 
 
 @dataclass(frozen=True, slots=True)
-class IssueRefund:
+class IssueRefund(Command):
     """Give money back."""
 
     order_id: UUID
@@ -81,7 +87,7 @@ class IssueRefund:
 
 
 @dataclass(frozen=True, slots=True)
-class AddSupportNote:
+class AddSupportNote(Command):
     """Write a support note on the order."""
 
     order_id: UUID

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -40,7 +39,6 @@ from orders_cqrs.web.guard import Agent, PageRoute, container_of, same_site_form
 from orders_cqrs.web.render import STATIC_DIR, error_page, page, search_row
 from orders_cqrs.write.context import CommandContext
 from orders_cqrs.write.errors import IdempotencyMismatch, RequestInFlight
-from orders_cqrs.write.handlers.support import add_support_note
 
 __all__ = ["STATIC_DIR", "router"]
 
@@ -186,7 +184,7 @@ async def _run_note(request: Request, agent: Principal, order_id: UUID, text: st
         traceparent=trace_context(request.headers.get("traceparent")),
     )
     command = commands.AddSupportNote(order_id, body.body)
-    outcome = await container_of(request).executor.run(ctx, partial(add_support_note, command))
+    outcome = await container_of(request).executor.execute(command, ctx)
     return int(json.loads(outcome.body)["version"])
 
 

@@ -1,18 +1,38 @@
-"""What every command carries besides its own fields: who, which key, which version."""
+"""What every command carries besides its own fields, and what its handler answers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
 import orjson
 
+from orders_cqrs.domain.errors import DomainError
+from orders_cqrs.domain.events import OrderEvent
+
+T = TypeVar("T")
+
+
+@dataclass
+class Trail:
+    """What a request's handlers learned before it was refused, for the rejection's audit row."""
+
+    order_id: UUID | None = None
+    version_before: int | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class CommandContext:
-    """The envelope of one command request."""
+    """The envelope of one command request.
+
+    ``trail`` belongs to the request, not to one transaction: an authorization runs as
+    several executor steps, and a provider timeout is audited against the order and version
+    that its first step found. Handlers note what they learn there, the executor reads it
+    when it audits a refusal; so every handler has the same ``(command, uow, ctx)`` shape
+    instead of taking an out-only argument that only refusals need.
+    """
 
     command: str
     actor: str
@@ -23,6 +43,7 @@ class CommandContext:
     traceparent: str | None = None
     command_id: UUID = field(default_factory=uuid4)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    trail: Trail = field(default_factory=Trail, compare=False, repr=False)
 
     def event_headers(self) -> dict[str, Any]:
         """Headers every outbox row of this command carries."""
@@ -36,24 +57,35 @@ class CommandContext:
         return headers
 
 
-@dataclass
-class Trail:
-    """What a handler learned before it was refused, for the rejection's audit row."""
-
-    order_id: UUID | None = None
-    version_before: int | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """A handler's answer: the HTTP-neutral response of an accepted command."""
+    """A handler's answer that completes the request: the response body, the audit facts, and
+    the events to append. How it looks over HTTP (status code, headers) is the API's choice."""
 
-    status_code: int
     body: dict[str, Any]
     order_id: UUID | None
     version_before: int | None
     version_after: int | None
-    headers: dict[str, str] = field(default_factory=dict)
+    events: list[OrderEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A refusal that keeps what the handler wrote (a finished payment attempt, a receipt set
+    free): the executor commits it, then audits and raises ``error`` like any refusal. A
+    handler with nothing to keep raises its ``DomainError`` instead, and everything rolls back."""
+
+    error: DomainError
+
+
+@dataclass(frozen=True, slots=True)
+class Continued(Generic[T]):
+    """A step's answer: commit, leave the request's receipt in progress, hand ``value`` back."""
+
+    value: T
+
+
+Answer = Accepted | Refused | Continued[Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,28 +1,64 @@
-"""Runs one command in one transaction: claim the key, decide, write outbox + audit + receipt.
+"""Runs every command: claim the key, decide, write outbox + audit + receipt, commit.
 
-Everything the command changes, its outbox event, its audit row and its idempotency receipt
+Everything a command changes, its outbox event, its audit row and its idempotency receipt
 commit together or not at all. A refusal rolls all of that back and is then audited in a
 small transaction of its own, so the log shows it while the write model does not.
+
+This is the only code that commits a command's work, audits refusals and counts commands.
+A handler is ``(command, uow, ctx)`` with its dependencies bound by ``bootstrap.py``; it
+answers (``write/context.py``) ``Accepted`` to complete the request, raises a
+``DomainError`` to refuse it, returns ``Refused`` to refuse it but keep what it wrote, or,
+for a ``Step``, returns ``Continued`` to commit and leave the request open for a
+``FollowUp`` after a call that must not hold a transaction (``write/payments/``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
+from typing import Any, Generic, TypeVar, overload
 
 from orders_cqrs.db.audit import AuditEntry
 from orders_cqrs.db.receipts import StoredReceipt
+from orders_cqrs.domain.commands import Command
 from orders_cqrs.domain.errors import DomainError
-from orders_cqrs.domain.events import OrderEvent
 from orders_cqrs.observability import metrics
-from orders_cqrs.write.context import Accepted, CommandContext, CommandOutcome, Trail, render
+from orders_cqrs.write.context import (
+    Accepted,
+    Answer,
+    CommandContext,
+    CommandOutcome,
+    Continued,
+    Refused,
+    render,
+)
 from orders_cqrs.write.errors import IdempotencyMismatch, RequestInFlight
 from orders_cqrs.write.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
-Handler = Callable[
-    [UnitOfWork, CommandContext, Trail], Awaitable[tuple[Accepted, list[OrderEvent]]]
-]
+T = TypeVar("T")
+
+
+class Step(Generic[T]):
+    """A command whose handler answers ``Continued[T]``: the part of a request that comes
+    before a call outside any transaction. ``execute`` returns the ``T`` (or, when the key
+    already has its answer, the stored outcome)."""
+
+    __slots__ = ()
+
+
+class FollowUp:
+    """A command that continues a request an earlier step claimed: its key is held (in
+    progress), so the executor does not claim it again."""
+
+    __slots__ = ()
+
+
+Handler = Callable[[Any, UnitOfWork, CommandContext], Awaitable[Answer]]
+Handlers = Mapping[type[Command | Step[Any]], Handler]
+ResponseShape = Callable[[Command | Step[Any], Accepted], tuple[int, dict[str, str]]]
+"""The status code and headers of an accepted command's response: decided by the API, stored
+in the receipt with the body, so that replays (and a receipt the reconciler completes) match."""
 
 
 class KeyHeld(Exception):
@@ -34,41 +70,73 @@ class KeyHeld(Exception):
 
 
 class Executor:
-    """Executes handlers with the idempotency, outbox and audit rules every command shares."""
+    """Executes commands with the idempotency, outbox and audit rules every command shares.
+
+    ``uow_factory`` stays public for reads that are not commands (a product's stock, the
+    reconciler's scan); they commit nothing of a command's.
+    """
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, *, receipt_ttl: timedelta, receipt_lease: timedelta
+        self,
+        uow_factory: UnitOfWorkFactory,
+        handlers: Handlers,
+        shape: ResponseShape,
+        *,
+        receipt_ttl: timedelta,
+        receipt_lease: timedelta,
     ) -> None:
         self.uow_factory = uow_factory
-        self.receipt_ttl = receipt_ttl
-        self.receipt_lease = receipt_lease
+        self._handlers = handlers
+        self._shape = shape
+        self._receipt_ttl = receipt_ttl
+        self._receipt_lease = receipt_lease
 
-    async def run(self, ctx: CommandContext, handler: Handler) -> CommandOutcome:
-        """Execute ``handler`` exactly once per idempotency key."""
+    @overload
+    async def execute(self, command: Step[T], ctx: CommandContext) -> T | CommandOutcome: ...
+
+    @overload
+    async def execute(self, command: Command, ctx: CommandContext) -> CommandOutcome: ...
+
+    async def execute(self, command: Command | Step[Any], ctx: CommandContext) -> Any:
+        """Run ``command``'s handler in one unit of work, exactly once per idempotency key.
+
+        A refusal is raised after it is audited; a key that already has its answer gets the
+        stored outcome instead of a second run.
+        """
+        handler = self._handlers[type(command)]
+        claims = not isinstance(command, FollowUp)
         started = time.perf_counter()
-        trail = Trail()
         try:
             async with self.uow_factory() as uow:
-                self.claim_with_first_reads(uow, ctx)
+                if claims:
+                    self._claim_with_first_reads(uow, ctx)
                 try:
-                    accepted, events = await handler(uow, ctx, trail)
+                    answer = await handler(command, uow, ctx)
                 except DomainError:
                     await uow.settle()  # the key's owner answers before any refusal does
                     raise
-                outcome = await self.finish(uow, ctx, accepted, events)
+                outcome = None
+                if isinstance(answer, Accepted):
+                    outcome = await self._finish(uow, command, ctx, answer)
                 await uow.commit()
         except KeyHeld as held:
-            return self.replay(ctx, held.receipt)
+            return self._replay(ctx, held.receipt)
         except DomainError as refusal:
-            await self.audit_refusal(ctx, trail, refusal)
-            metrics.COMMANDS.labels(ctx.command, "rejected").inc()
+            await self._refuse(ctx, refusal)
             raise
+        if isinstance(answer, Refused):
+            await self._refuse(ctx, answer.error)
+            raise answer.error
+        if isinstance(answer, Continued):
+            return answer.value
+        assert outcome is not None
         metrics.COMMANDS.labels(ctx.command, "accepted").inc()
-        metrics.COMMAND_SECONDS.labels(ctx.command).observe(time.perf_counter() - started)
-        metrics.OUTBOX_ROWS.labels(ctx.command).inc(len(events))
+        if claims:  # a follow-up ran only the end of its request, after the provider call
+            metrics.COMMAND_SECONDS.labels(ctx.command).observe(time.perf_counter() - started)
+        metrics.OUTBOX_ROWS.labels(ctx.command).inc(len(answer.events))
         return outcome
 
-    def claim_with_first_reads(self, uow: UnitOfWork, ctx: CommandContext) -> None:
+    def _claim_with_first_reads(self, uow: UnitOfWork, ctx: CommandContext) -> None:
         """Queue the claim so it travels with the handler's first reads, then check it.
 
         The claim is still the transaction's first statement, so concurrent duplicates queue
@@ -82,39 +150,20 @@ class Executor:
             key=ctx.idempotency_key,
             fingerprint=ctx.fingerprint,
             command=ctx.command,
-            ttl=self.receipt_ttl,
-            lease=self.receipt_lease,
+            ttl=self._receipt_ttl,
+            lease=self._receipt_lease,
         )
 
         async def check() -> None:
             if claimed.value:
                 return
             stored = await uow.receipts.held(client_id=ctx.client_id, key=ctx.idempotency_key)
-            self.raise_unless_replayable(ctx, stored)
+            _raise_unless_replayable(ctx, stored)
             raise KeyHeld(stored)
 
         uow.verify_with_next_answer(check)
 
-    async def claim(self, uow: UnitOfWork, ctx: CommandContext) -> StoredReceipt | None:
-        """Claim the key now; a stored receipt means this request was handled (replay it)."""
-        self.claim_with_first_reads(uow, ctx)
-        try:
-            await uow.settle()
-        except KeyHeld as held:
-            return held.receipt
-        return None
-
-    @staticmethod
-    def raise_unless_replayable(ctx: CommandContext, stored: StoredReceipt) -> None:
-        """A held key replays only for the same request, and only once it completed."""
-        if stored.fingerprint != ctx.fingerprint:
-            raise IdempotencyMismatch(
-                "this Idempotency-Key was already used with a different request"
-            )
-        if stored.state != "completed":
-            raise RequestInFlight("a request with this Idempotency-Key is still in progress")
-
-    def replay(self, ctx: CommandContext, stored: StoredReceipt) -> CommandOutcome:
+    def _replay(self, ctx: CommandContext, stored: StoredReceipt) -> CommandOutcome:
         """The stored response, byte for byte."""
         assert stored.response_status is not None and stored.response_body is not None
         metrics.IDEMPOTENT_REPLAYS.labels(ctx.command).inc()
@@ -122,38 +171,35 @@ class Executor:
         headers["Idempotent-Replayed"] = "true"
         return CommandOutcome(stored.response_status, stored.response_body, headers, True)
 
-    async def finish(
-        self,
-        uow: UnitOfWork,
-        ctx: CommandContext,
-        accepted: Accepted,
-        events: list[OrderEvent],
+    async def _finish(
+        self, uow: UnitOfWork, command: Command | Step[Any], ctx: CommandContext, answer: Accepted
     ) -> CommandOutcome:
         """Write the outbox rows, the audit row and the receipt; the caller commits."""
-        body = render(accepted.body)
+        status, headers = self._shape(command, answer)
+        body = render(answer.body)
         await uow.records.write(
-            events=events,
+            events=answer.events,
             event_headers=ctx.event_headers(),
             audit=AuditEntry(
                 actor=ctx.actor,
                 command=ctx.command,
                 command_id=ctx.command_id,
                 idempotency_key=ctx.idempotency_key,
-                order_id=accepted.order_id,
-                version_before=accepted.version_before,
-                version_after=accepted.version_after,
+                order_id=answer.order_id,
+                version_before=answer.version_before,
+                version_after=answer.version_after,
                 outcome="accepted",
             ),
             client_id=ctx.client_id,
             key=ctx.idempotency_key,
-            status=accepted.status_code,
+            status=status,
             body=body,
-            response_headers=accepted.headers,
+            response_headers=headers,
         )
-        return CommandOutcome(accepted.status_code, body, accepted.headers)
+        return CommandOutcome(status, body, headers)
 
-    async def audit_refusal(self, ctx: CommandContext, trail: Trail, refusal: DomainError) -> None:
-        """Record a refused command in its own transaction."""
+    async def _refuse(self, ctx: CommandContext, refusal: DomainError) -> None:
+        """Audit a refused command in its own transaction, and count it."""
         async with self.uow_factory() as uow:
             await uow.audit.append(
                 AuditEntry(
@@ -161,8 +207,8 @@ class Executor:
                     command=ctx.command,
                     command_id=ctx.command_id,
                     idempotency_key=ctx.idempotency_key,
-                    order_id=trail.order_id,
-                    version_before=trail.version_before,
+                    order_id=ctx.trail.order_id,
+                    version_before=ctx.trail.version_before,
                     version_after=None,
                     outcome="rejected",
                     reason=refusal.detail[:1000],
@@ -170,3 +216,12 @@ class Executor:
                 )
             )
             await uow.commit()
+        metrics.COMMANDS.labels(ctx.command, "rejected").inc()
+
+
+def _raise_unless_replayable(ctx: CommandContext, stored: StoredReceipt) -> None:
+    """A held key replays only for the same request, and only once it completed."""
+    if stored.fingerprint != ctx.fingerprint:
+        raise IdempotencyMismatch("this Idempotency-Key was already used with a different request")
+    if stored.state != "completed":
+        raise RequestInFlight("a request with this Idempotency-Key is still in progress")

@@ -93,7 +93,8 @@ class UnitOfWork:
         self._session.check_after_next_answer(check)
 
     async def settle(self) -> None:
-        """Send what is queued now if a check waits on it (before answering a refusal)."""
+        """Send what is queued now if a check waits on it (before answering a refusal, or
+        to learn whether the key's claim is ours before the command reads anything)."""
         assert self._session is not None
         await self._session.settle()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
@@ -14,7 +13,7 @@ from orders_cqrs.api.routes.responses import command_response, problems
 from orders_cqrs.api.schemas import SKU_PATTERN, ProductIn, ProductOut
 from orders_cqrs.domain.commands import PutProduct
 from orders_cqrs.domain.errors import ProductNotFound
-from orders_cqrs.write.handlers.inventory import product_view, put_product
+from orders_cqrs.write.handlers.inventory import product_view
 
 router = APIRouter(prefix="/v1/inventory", tags=["inventory"])
 SkuPath = Annotated[str, Path(pattern=SKU_PATTERN)]
@@ -38,7 +37,7 @@ async def put_inventory(
         on_hand=body.on_hand,
     )
     ctx = envelope.context("put_product", principal, body)
-    outcome = await executor.run(ctx, partial(put_product, command))
+    outcome = await executor.execute(command, ctx)
     return command_response(outcome)
 
 

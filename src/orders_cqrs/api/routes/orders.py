@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Response
 
 from orders_cqrs.api.auth import Checkout, CheckoutOrSupport, Ops, Support, SupportOrOps
-from orders_cqrs.api.deps import ContainerDep
+from orders_cqrs.api.deps import AuthorizerDep, ExecutorDep
 from orders_cqrs.api.envelope import EnvelopeDep
 from orders_cqrs.api.routes.responses import command_response, problems
 from orders_cqrs.api.schemas import (
@@ -23,15 +22,6 @@ from orders_cqrs.api.schemas import (
 )
 from orders_cqrs.domain import commands
 from orders_cqrs.domain.values import Address, Customer
-from orders_cqrs.write.handlers.authorize import authorize_payment
-from orders_cqrs.write.handlers.lifecycle import (
-    cancel_order,
-    capture_payment,
-    deliver_order,
-    ship_order,
-)
-from orders_cqrs.write.handlers.place_order import place_order
-from orders_cqrs.write.handlers.support import add_support_note, issue_refund
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -58,27 +48,21 @@ ORDER_COMMAND = {"response_model": OrderOut, "responses": problems(404, 409, 412
     responses=problems(409),
 )
 async def place(
-    body: PlaceOrderIn, principal: Checkout, envelope: EnvelopeDep, container: ContainerDep
+    body: PlaceOrderIn, principal: Checkout, envelope: EnvelopeDep, executor: ExecutorDep
 ) -> Response:
     """Place an order: reserve every line's stock and open the order for payment."""
     ctx = envelope.context("place_order", principal, body)
-    handler = partial(place_order, place_order_command(body), container.placement)
-    return command_response(await container.executor.run(ctx, handler))
+    command = place_order_command(body)
+    return command_response(await executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/authorize", **ORDER_COMMAND)  # type: ignore[arg-type]
 async def authorize(
-    order_id: UUID, principal: Checkout, envelope: EnvelopeDep, container: ContainerDep
+    order_id: UUID, principal: Checkout, envelope: EnvelopeDep, authorizer: AuthorizerDep
 ) -> Response:
     """Authorize the order's total with its payment provider (declines release the stock)."""
     ctx = envelope.context("authorize_payment", principal, None)
-    outcome = await authorize_payment(
-        commands.AuthorizePayment(order_id),
-        ctx,
-        executor=container.executor,
-        gateways=container.gateways,
-        settings=container.payment,
-    )
+    outcome = await authorizer.authorize(commands.AuthorizePayment(order_id), ctx)
     return command_response(outcome)
 
 
@@ -87,7 +71,7 @@ async def capture(
     order_id: UUID,
     principal: SupportOrOps,
     envelope: EnvelopeDep,
-    container: ContainerDep,
+    executor: ExecutorDep,
     body: Annotated[CaptureIn | None, Body()] = None,
 ) -> Response:
     """Capture the authorized payment: all of it, or ``amount`` (never more than authorized)."""
@@ -98,7 +82,7 @@ async def capture(
         amount.currency if amount is not None else None,
     )
     ctx = envelope.context("capture_payment", principal, body)
-    return command_response(await container.executor.run(ctx, partial(capture_payment, command)))
+    return command_response(await executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/cancel", **ORDER_COMMAND)  # type: ignore[arg-type]
@@ -106,34 +90,34 @@ async def cancel(
     order_id: UUID,
     principal: CheckoutOrSupport,
     envelope: EnvelopeDep,
-    container: ContainerDep,
+    executor: ExecutorDep,
     body: Annotated[CancelIn | None, Body()] = None,
 ) -> Response:
     """Cancel an order that is not captured yet; its reserved stock is released."""
     reason = body.reason if body is not None else CancelIn().reason
     ctx = envelope.context("cancel_order", principal, body)
     command = commands.CancelOrder(order_id, reason)
-    return command_response(await container.executor.run(ctx, partial(cancel_order, command)))
+    return command_response(await executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/ship", **ORDER_COMMAND)  # type: ignore[arg-type]
 async def ship(
-    order_id: UUID, body: ShipIn, principal: Ops, envelope: EnvelopeDep, container: ContainerDep
+    order_id: UUID, body: ShipIn, principal: Ops, envelope: EnvelopeDep, executor: ExecutorDep
 ) -> Response:
     """Record the shipment: carrier and tracking number."""
     command = commands.ShipOrder(order_id, body.carrier, body.tracking_number)
     ctx = envelope.context("ship_order", principal, body)
-    return command_response(await container.executor.run(ctx, partial(ship_order, command)))
+    return command_response(await executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/deliver", **ORDER_COMMAND)  # type: ignore[arg-type]
 async def deliver(
-    order_id: UUID, principal: Ops, envelope: EnvelopeDep, container: ContainerDep
+    order_id: UUID, principal: Ops, envelope: EnvelopeDep, executor: ExecutorDep
 ) -> Response:
     """Mark the shipped order delivered."""
     ctx = envelope.context("deliver_order", principal, None)
     command = commands.DeliverOrder(order_id)
-    return command_response(await container.executor.run(ctx, partial(deliver_order, command)))
+    return command_response(await executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/refunds", status_code=201, **ORDER_COMMAND)  # type: ignore[arg-type]
@@ -142,20 +126,19 @@ async def refund(
     body: RefundIn,
     principal: Support,
     envelope: EnvelopeDep,
-    container: ContainerDep,
+    executor: ExecutorDep,
 ) -> Response:
     """Refund part or all of the captured money, within the refund window."""
     command = commands.IssueRefund(order_id, body.amount.amount, body.amount.currency, body.reason)
     ctx = envelope.context("issue_refund", principal, body)
-    handler = partial(issue_refund, command, container.refund_window)
-    return command_response(await container.executor.run(ctx, handler))
+    return command_response(await executor.execute(command, ctx))
 
 
 @router.post("/{order_id}/notes", status_code=201, **ORDER_COMMAND)  # type: ignore[arg-type]
 async def add_note(
-    order_id: UUID, body: NoteIn, principal: Support, envelope: EnvelopeDep, container: ContainerDep
+    order_id: UUID, body: NoteIn, principal: Support, envelope: EnvelopeDep, executor: ExecutorDep
 ) -> Response:
     """Add a support note to the order."""
     command = commands.AddSupportNote(order_id, body.body)
     ctx = envelope.context("add_support_note", principal, body)
-    return command_response(await container.executor.run(ctx, partial(add_support_note, command)))
+    return command_response(await executor.execute(command, ctx))

@@ -7,7 +7,27 @@ from typing import Any
 from fastapi import Response
 
 from orders_cqrs.api.schemas import Problem
-from orders_cqrs.write.context import CommandOutcome
+from orders_cqrs.domain import commands
+from orders_cqrs.write.context import Accepted, CommandOutcome
+
+# Commands that answer 201 with the order's address: a new order, or a refund or note on it.
+_CREATE_ON_AN_ORDER = (commands.PlaceOrder, commands.IssueRefund, commands.AddSupportNote)
+
+
+def response_shape(command: object, accepted: Accepted) -> tuple[int, dict[str, str]]:
+    """The status code and headers an accepted command answers with.
+
+    The executor stores them in the idempotency receipt inside the command's transaction
+    (and the reconciler completes an authorization's receipt with no route in sight), so the
+    route cannot set them afterwards: ``bootstrap.py`` hands this function to the executor.
+    """
+    headers = {"ETag": f'"{accepted.version_after}"'}
+    if isinstance(command, commands.PutProduct):
+        return (201 if accepted.version_before is None else 200), headers
+    if isinstance(command, _CREATE_ON_AN_ORDER):
+        headers["Location"] = f"/v1/orders/{accepted.order_id}"
+        return 201, headers
+    return 200, headers
 
 
 def command_response(outcome: CommandOutcome) -> Response:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 
 import psycopg
@@ -30,11 +29,9 @@ from orders_cqrs.api.auth import Principal
 from orders_cqrs.api.envelope import Envelope, trace_context
 from orders_cqrs.api.routes.orders import place_order_command
 from orders_cqrs.api.schemas import PlaceOrderIn
-from orders_cqrs.bootstrap import open_container
+from orders_cqrs.bootstrap import build_executor, open_container
 from orders_cqrs.config import Settings
 from orders_cqrs.db.connection import libpq_dsn
-from orders_cqrs.write.executor import Executor
-from orders_cqrs.write.handlers.place_order import place_order
 from orders_cqrs.write.unit_of_work import UnitOfWork
 
 CAPTURED_SKU = 1137  # any seeded number whose digits occur nowhere else in the SQL
@@ -82,12 +79,9 @@ async def capture_checkout(settings: Settings, client_id: str, sku: str, product
     ctx = envelope.context("place_order", Principal(role="checkout", client_id=client_id), body)
     messages: list[str] = []
     async with open_container(settings, commands=True) as container:
-        executor = Executor(
-            lambda: UnitOfWork(container.write_pool, recorder=messages),
-            receipt_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
-            receipt_lease=timedelta(seconds=settings.idempotency_lease_seconds),
-        )
-        outcome = await executor.run(ctx, partial(place_order, command, container.placement))
+        recording = partial(UnitOfWork, container.write_pool, recorder=messages)
+        executor = build_executor(settings, recording, frozenset(container.gateways))
+        outcome = await executor.execute(command, ctx)
     if outcome.status_code != 201:
         raise RuntimeError(f"capture checkout refused: {outcome.status_code} {outcome.body!r}")
     order_id = uuid.UUID(outcome.headers["Location"].rsplit("/", 1)[1])

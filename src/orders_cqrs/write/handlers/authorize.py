@@ -1,115 +1,60 @@
-"""AuthorizePayment: the one command that calls out, so it spans three short steps.
+"""The steps of an authorization: record the attempt, then the provider's answer (or none).
 
-1. record the attempt (commit) — the provider's idempotency key is the attempt id;
-2. call the provider with no transaction open, bounded by a timeout;
-3. record the result with its event (commit).
-A crash between 2 and 3 leaves a pending attempt that ``orders-cqrs reconcile`` (or a retry
-of the same request) finishes by asking the provider again with the same key.
+Each runs in its own transaction through the executor; ``write/payments/authorization.py``
+calls the provider between them with no transaction open.
 """
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
 from uuid import uuid4
 
 from orders_cqrs.db.payment_attempts import PaymentAttempt
-from orders_cqrs.domain.commands import AuthorizePayment
-from orders_cqrs.domain.errors import DomainError
-from orders_cqrs.observability import metrics
-from orders_cqrs.write.context import CommandContext, CommandOutcome, Trail
+from orders_cqrs.domain.errors import IllegalTransition
+from orders_cqrs.write.context import Accepted, CommandContext, Continued, Refused
 from orders_cqrs.write.errors import PaymentTimeout
-from orders_cqrs.write.executor import Executor
-from orders_cqrs.write.handlers.common import load_order
-from orders_cqrs.write.payments.port import AuthorizationRequest, PaymentGateway, ProviderTimeout
-from orders_cqrs.write.payments.recording import record_authorization
+from orders_cqrs.write.handlers.common import accepted, load_order
+from orders_cqrs.write.payments.port import AuthorizationRequest
+from orders_cqrs.write.payments.steps import (
+    AbandonPaymentAttempt,
+    PaymentCall,
+    RecordAuthorization,
+    RecordPaymentAttempt,
+    RecordPaymentTimeout,
+)
+from orders_cqrs.write.unit_of_work import UnitOfWork
 
 
-@dataclass(frozen=True, slots=True)
-class PaymentSettings:
-    """How long a provider may take."""
+async def record_payment_attempt(
+    cmd: RecordPaymentAttempt, uow: UnitOfWork, ctx: CommandContext
+) -> Continued[PaymentCall]:
+    """Record the order's pending attempt, or take over the one a timeout or crash left.
 
-    timeout_seconds: float
-
-
-async def authorize_payment(
-    cmd: AuthorizePayment,
-    ctx: CommandContext,
-    *,
-    executor: Executor,
-    gateways: dict[str, PaymentGateway],
-    settings: PaymentSettings,
-) -> CommandOutcome:
-    """Authorize the order's total with its provider, exactly once per order."""
-    trail = Trail()
-    try:
-        step = await _record_attempt(cmd, ctx, executor, trail)
-    except DomainError as refusal:
-        await executor.audit_refusal(ctx, trail, refusal)
-        metrics.COMMANDS.labels(ctx.command, "rejected").inc()
-        raise
-    if isinstance(step, CommandOutcome):
-        return step
-    gateway = gateways[step.attempt.provider]
-    try:
-        result = await asyncio.wait_for(gateway.authorize(step.request), settings.timeout_seconds)
-    except (TimeoutError, ProviderTimeout):
-        metrics.PAYMENT_CALLS.labels(gateway.name, "timeout").inc()
-        timeout = PaymentTimeout(
-            "the payment provider did not answer in time; retry with the same Idempotency-Key"
-            " or wait for reconciliation"
+    The claim is settled before the order is touched: while a provider call is under way
+    the key is held in progress, and a duplicate is refused (or a finished one replayed)
+    without locking the order; such a refusal names no order in the audit log.
+    """
+    await uow.settle()
+    order = await load_order(uow, cmd.order_id, ctx)
+    order.ensure_can("authorize")
+    attempt = await uow.attempts.pending_for_order(order.id)
+    if attempt is None:
+        attempt = PaymentAttempt(
+            id=uuid4(),
+            order_id=order.id,
+            provider=order.payment.provider,
+            amount=order.total,
+            currency=order.currency,
+            status="pending",
+            receipt_client_id=ctx.client_id,
+            receipt_key=ctx.idempotency_key,
+            created_at=ctx.now,
         )
-        # Keep the receipt bound to the attempt: if the reconciler finishes the attempt, it
-        # completes this receipt and a retry replays the result; until then a retry takes
-        # the claim over at once and asks the provider again with the same attempt key.
-        async with executor.uow_factory() as uow:
-            await uow.receipts.end_lease(client_id=ctx.client_id, key=ctx.idempotency_key)
-            await uow.commit()
-        await executor.audit_refusal(ctx, trail, timeout)
-        metrics.COMMANDS.labels(ctx.command, "rejected").inc()
-        raise timeout from None
-    metrics.PAYMENT_CALLS.labels(gateway.name, "approved" if result.approved else "declined").inc()
-    return await record_authorization(executor, step.attempt.id, result, ctx)
-
-
-@dataclass(frozen=True, slots=True)
-class _Attempted:
-    attempt: PaymentAttempt
-    request: AuthorizationRequest
-
-
-async def _record_attempt(
-    cmd: AuthorizePayment, ctx: CommandContext, executor: Executor, trail: Trail
-) -> _Attempted | CommandOutcome:
-    """Step 1: claim the key and record (or take over) the order's pending attempt."""
-    async with executor.uow_factory() as uow:
-        stored = await executor.claim(uow, ctx)
-        if stored is not None:
-            return executor.replay(ctx, stored)
-        order = await load_order(uow, cmd.order_id, ctx, trail)
-        order.ensure_can("authorize")
-        attempt = await uow.attempts.pending_for_order(order.id)
-        if attempt is None:
-            attempt = PaymentAttempt(
-                id=uuid4(),
-                order_id=order.id,
-                provider=order.payment.provider,
-                amount=order.total,
-                currency=order.currency,
-                status="pending",
-                receipt_client_id=ctx.client_id,
-                receipt_key=ctx.idempotency_key,
-                created_at=ctx.now,
-            )
-            await uow.attempts.start(attempt)
-        else:
-            # A retry after a timeout or a crash reuses the attempt, hence the provider's
-            # idempotency key: the provider answers with the decision it already made.
-            await uow.attempts.hand_over(
-                attempt.id, client_id=ctx.client_id, key=ctx.idempotency_key
-            )
-        token = await uow.attempts.token_for(order.id)
-        await uow.commit()
+        await uow.attempts.start(attempt)
+    else:
+        # A retry after a timeout or a crash reuses the attempt, hence the provider's
+        # idempotency key: the provider answers with the decision it already made.
+        await uow.attempts.hand_over(attempt.id, client_id=ctx.client_id, key=ctx.idempotency_key)
+    token = await uow.attempts.token_for(order.id)
     request = AuthorizationRequest(
         idempotency_key=attempt.id,
         order_id=attempt.order_id,
@@ -117,4 +62,76 @@ async def _record_attempt(
         currency=attempt.currency,
         token=token,
     )
-    return _Attempted(attempt, request)
+    return Continued(PaymentCall(attempt.provider, request))
+
+
+async def record_authorization(
+    cmd: RecordAuthorization, uow: UnitOfWork, ctx: CommandContext
+) -> Accepted | Refused:
+    """Apply the provider's decision to the order, with its event, audit row and receipt.
+
+    The attempt row is locked first: whoever gets it second (a retry, or the reconciler)
+    finds it finished and answers with the order as it now stands, without a second event.
+    """
+    attempt = await uow.attempts.lock(cmd.attempt_id)
+    assert attempt is not None
+    ctx.trail.order_id = attempt.order_id
+    order = await uow.orders.get_for_update(attempt.order_id)
+    assert order is not None
+    ctx.trail.version_before = order.version
+    if attempt.status != "pending":
+        # Someone recorded this attempt first: answer with the order as it stands, and
+        # still store this request's receipt and audit row (no second event).
+        return Accepted(order.snapshot(), order.id, order.version, order.version)
+    result = cmd.result
+    await uow.attempts.finish(
+        cmd.attempt_id,
+        status="approved" if result.approved else "declined",
+        provider_ref=result.provider_ref,
+        reason=result.decline_reason,
+    )
+    before = order.version
+    try:
+        if result.approved:
+            assert result.provider_ref is not None
+            order.authorize(authorization_ref=result.provider_ref, now=ctx.now)
+        else:
+            released = order.decline(reason=result.decline_reason or "declined", now=ctx.now)
+            await uow.inventory.release(released)
+    except IllegalTransition as refusal:
+        # The order moved on (cancelled) while the provider was deciding: keep the
+        # attempt's answer for the record, set the key free, change nothing else.
+        await uow.receipts.release(client_id=ctx.client_id, key=ctx.idempotency_key)
+        return Refused(refusal)
+    await uow.orders.save(order)
+    return accepted(order, before)
+
+
+async def record_payment_timeout(
+    cmd: RecordPaymentTimeout, uow: UnitOfWork, ctx: CommandContext
+) -> Refused:
+    """Refuse the request, but keep its receipt bound to the attempt.
+
+    If the reconciler finishes the attempt, it completes this receipt and a retry replays
+    the result; until then a retry takes the claim over at once (the lease ends now) and
+    asks the provider again with the same attempt key.
+    """
+    await uow.receipts.end_lease(client_id=ctx.client_id, key=ctx.idempotency_key)
+    return Refused(
+        PaymentTimeout(
+            "the payment provider did not answer in time; retry with the same Idempotency-Key"
+            " or wait for reconciliation"
+        )
+    )
+
+
+async def abandon_payment_attempt(
+    cmd: AbandonPaymentAttempt, uow: UnitOfWork, ctx: CommandContext
+) -> Continued[None]:
+    """Close an attempt the provider never saw; its request's key is free for a retry."""
+    await uow.attempts.finish(
+        cmd.attempt_id, status="abandoned", provider_ref=None, reason="unknown to provider"
+    )
+    if cmd.release_receipt:
+        await uow.receipts.release(client_id=ctx.client_id, key=ctx.idempotency_key)
+    return Continued(None)

@@ -7,8 +7,7 @@ from typing import Any
 from orders_cqrs.db.inventory import ProductRow
 from orders_cqrs.domain.commands import PutProduct
 from orders_cqrs.domain.errors import InventoryConflict, VersionConflict
-from orders_cqrs.domain.events import OrderEvent
-from orders_cqrs.write.context import Accepted, CommandContext, Trail
+from orders_cqrs.write.context import Accepted, CommandContext
 from orders_cqrs.write.unit_of_work import UnitOfWork
 
 
@@ -26,9 +25,7 @@ def product_view(row: ProductRow) -> dict[str, Any]:
     }
 
 
-async def put_product(
-    cmd: PutProduct, uow: UnitOfWork, ctx: CommandContext, trail: Trail
-) -> tuple[Accepted, list[OrderEvent]]:
+async def put_product(cmd: PutProduct, uow: UnitOfWork, ctx: CommandContext) -> Accepted:
     """Upsert the product; refuse to set stock below open reservations."""
     current = await uow.inventory.get(cmd.sku)
     if current is not None and ctx.if_match is not None and ctx.if_match != current.version:
@@ -42,12 +39,9 @@ async def put_product(
     )
     if row is None:
         raise InventoryConflict(f"{cmd.sku}: on_hand {cmd.on_hand} is below reserved stock")
-    answer = Accepted(
-        status_code=200 if current is not None else 201,
+    return Accepted(
         body=product_view(row),
         order_id=None,
         version_before=current.version if current is not None else None,
         version_after=row.version,
-        headers={"ETag": f'"{row.version}"'},
     )
-    return answer, []

@@ -8,11 +8,10 @@ from uuid import uuid4
 
 from orders_cqrs.domain.commands import PlaceOrder
 from orders_cqrs.domain.errors import InvalidOrder, OutOfStock, UnknownSku
-from orders_cqrs.domain.events import OrderEvent
 from orders_cqrs.domain.order import Order
 from orders_cqrs.domain.risk import RiskPolicy, assess_risk
 from orders_cqrs.domain.values import OrderLine
-from orders_cqrs.write.context import Accepted, CommandContext, Trail
+from orders_cqrs.write.context import Accepted, CommandContext
 from orders_cqrs.write.handlers.common import accepted
 from orders_cqrs.write.unit_of_work import UnitOfWork
 
@@ -27,15 +26,15 @@ class PlacementPolicy:
 
 
 async def place_order(
-    cmd: PlaceOrder, policy: PlacementPolicy, uow: UnitOfWork, ctx: CommandContext, trail: Trail
-) -> tuple[Accepted, list[OrderEvent]]:
+    cmd: PlaceOrder, uow: UnitOfWork, ctx: CommandContext, *, policy: PlacementPolicy
+) -> Accepted:
     """Reserve every line or none (a refusal rolls the reservations back), then open the order."""
     if cmd.provider not in policy.providers:
         raise InvalidOrder(f"unknown payment provider {cmd.provider!r}")
     if len({sku for sku, _ in cmd.items}) != len(cmd.items):
         raise InvalidOrder("each SKU may appear on one line only")
     order_id = uuid4()
-    trail.order_id = order_id
+    ctx.trail.order_id = order_id
     quantities = dict(cmd.items)
     # The velocity count rides along with the reservations: one round trip for both.
     recent = uow.orders.count_recent_by_customer(cmd.customer.id, ctx.now - policy.velocity_window)
@@ -68,4 +67,4 @@ async def place_order(
         now=ctx.now,
     )
     await uow.orders.add(order, payment_token=cmd.token)
-    return accepted(order, None, status_code=201)
+    return accepted(order, None)

@@ -6,19 +6,16 @@ from datetime import timedelta
 from uuid import uuid4
 
 from orders_cqrs.domain.commands import AddSupportNote, IssueRefund
-from orders_cqrs.domain.events import OrderEvent
-from orders_cqrs.write.context import Accepted, CommandContext, Trail
+from orders_cqrs.write.context import Accepted, CommandContext
 from orders_cqrs.write.handlers.common import accepted, load_order
 from orders_cqrs.write.unit_of_work import UnitOfWork
 
-Result = tuple[Accepted, list[OrderEvent]]
-
 
 async def issue_refund(
-    cmd: IssueRefund, window: timedelta, uow: UnitOfWork, ctx: CommandContext, trail: Trail
-) -> Result:
-    """Refund within the rules the order enforces."""
-    order = await load_order(uow, cmd.order_id, ctx, trail)
+    cmd: IssueRefund, uow: UnitOfWork, ctx: CommandContext, *, window: timedelta
+) -> Accepted:
+    """Refund within the rules the order enforces (``window`` is bound from settings)."""
+    order = await load_order(uow, cmd.order_id, ctx)
     before = order.version
     order.refund(
         refund_id=uuid4(),
@@ -30,16 +27,14 @@ async def issue_refund(
     )
     await uow.orders.add_refund(order.id, order.refunds[-1])
     await uow.orders.save(order)
-    return accepted(order, before, status_code=201)
+    return accepted(order, before)
 
 
-async def add_support_note(
-    cmd: AddSupportNote, uow: UnitOfWork, ctx: CommandContext, trail: Trail
-) -> Result:
+async def add_support_note(cmd: AddSupportNote, uow: UnitOfWork, ctx: CommandContext) -> Accepted:
     """Append a note written by the calling support agent."""
-    order = await load_order(uow, cmd.order_id, ctx, trail)
+    order = await load_order(uow, cmd.order_id, ctx)
     before = order.version
     order.add_note(note_id=uuid4(), author=ctx.actor, body=cmd.body, now=ctx.now)
     await uow.orders.add_note(order.id, order.notes[-1])
     await uow.orders.save(order)
-    return accepted(order, before, status_code=201)
+    return accepted(order, before)

@@ -12,7 +12,7 @@ from orders_cqrs.observability import metrics
 from orders_cqrs.write.context import CommandContext
 from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.payments.port import AuthorizationRequest, PaymentGateway
-from orders_cqrs.write.payments.recording import record_authorization
+from orders_cqrs.write.payments.steps import AbandonPaymentAttempt, RecordAuthorization
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +34,11 @@ async def reconcile(
     older_than: timedelta,
     limit: int = 500,
 ) -> ReconcileReport:
-    """Ask each stale attempt's provider what it decided, and record that decision."""
+    """Ask each stale attempt's provider what it decided, and record that decision.
+
+    The decision is recorded by the API's own last step (``RecordAuthorization``), under the
+    request that started the attempt: its receipt is completed, so a retry replays it.
+    """
     cutoff = datetime.now(UTC) - older_than
     async with executor.uow_factory() as uow:
         stale = await uow.attempts.stale(cutoff, limit)
@@ -49,19 +53,6 @@ async def reconcile(
             attempt.id, attempt.order_id, attempt.amount, attempt.currency, token
         )
         result = await gateways[attempt.provider].retrieve(request)
-        if result is None:
-            async with executor.uow_factory() as uow:
-                await uow.attempts.finish(
-                    attempt.id, status="abandoned", provider_ref=None, reason="unknown to provider"
-                )
-                if attempt.receipt_client_id and attempt.receipt_key:
-                    await uow.receipts.release(
-                        client_id=attempt.receipt_client_id, key=attempt.receipt_key
-                    )
-                await uow.commit()
-            abandoned += 1
-            metrics.RECONCILED.labels("abandoned").inc()
-            continue
         ctx = CommandContext(
             command="authorize_payment",
             actor="system:reconciler",
@@ -69,8 +60,14 @@ async def reconcile(
             idempotency_key=attempt.receipt_key or f"reconcile:{attempt.id}",
             fingerprint="",
         )
+        if result is None:
+            has_receipt = bool(attempt.receipt_client_id and attempt.receipt_key)
+            await executor.execute(AbandonPaymentAttempt(attempt.id, has_receipt), ctx)
+            abandoned += 1
+            metrics.RECONCILED.labels("abandoned").inc()
+            continue
         try:
-            await record_authorization(executor, attempt.id, result, ctx)
+            await executor.execute(RecordAuthorization(attempt.id, result), ctx)
         except DomainError as refusal:
             log.warning("reconcile_refused", attempt_id=str(attempt.id), reason=refusal.detail)
             failed += 1

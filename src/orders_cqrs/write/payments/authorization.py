@@ -1,0 +1,77 @@
+"""AuthorizePayment: the one command that calls out, so it runs as executor steps around the call.
+
+1. ``RecordPaymentAttempt``: claim the key, record (or take over) the order's attempt; commit.
+   The provider's idempotency key is the attempt id.
+2. Call the provider with no transaction open, bounded by a timeout.
+3. ``RecordAuthorization``: apply the decision with its event, audit row and receipt; commit.
+   No answer in time: ``RecordPaymentTimeout`` refuses the request instead.
+A crash between 2 and 3 leaves a pending attempt that ``orders-cqrs reconcile`` (or a retry
+of the same request) finishes by asking the provider again with the same key.
+
+This module is the only code that knows the order of the steps; the executor commits each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from orders_cqrs.domain.commands import AuthorizePayment
+from orders_cqrs.observability import metrics
+from orders_cqrs.write.context import CommandContext, CommandOutcome
+from orders_cqrs.write.executor import Executor
+from orders_cqrs.write.payments.port import AuthorizationResult, PaymentGateway, ProviderTimeout
+from orders_cqrs.write.payments.steps import (
+    RecordAuthorization,
+    RecordPaymentAttempt,
+    RecordPaymentTimeout,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSettings:
+    """How long a provider may take."""
+
+    timeout_seconds: float
+
+
+async def authorize_payment(
+    cmd: AuthorizePayment,
+    ctx: CommandContext,
+    *,
+    executor: Executor,
+    gateways: dict[str, PaymentGateway],
+    settings: PaymentSettings,
+) -> CommandOutcome:
+    """Authorize the order's total with its provider, exactly once per order."""
+    call = await executor.execute(RecordPaymentAttempt(cmd.order_id), ctx)
+    if isinstance(call, CommandOutcome):
+        return call  # the key's stored answer
+    gateway = gateways[call.provider]
+    result: AuthorizationResult | None
+    try:
+        result = await asyncio.wait_for(gateway.authorize(call.request), settings.timeout_seconds)
+    except (TimeoutError, ProviderTimeout):
+        result = None
+    if result is None:
+        metrics.PAYMENT_CALLS.labels(gateway.name, "timeout").inc()
+        return await executor.execute(RecordPaymentTimeout(), ctx)  # refused: PaymentTimeout
+    metrics.PAYMENT_CALLS.labels(gateway.name, "approved" if result.approved else "declined").inc()
+    return await executor.execute(RecordAuthorization(call.request.idempotency_key, result), ctx)
+
+
+class PaymentAuthorizer:
+    """``authorize_payment`` bound to the process's executor, providers and timeout."""
+
+    def __init__(
+        self, executor: Executor, gateways: dict[str, PaymentGateway], settings: PaymentSettings
+    ) -> None:
+        self.executor = executor
+        self.gateways = gateways
+        self.settings = settings
+
+    async def authorize(self, cmd: AuthorizePayment, ctx: CommandContext) -> CommandOutcome:
+        """Authorize the order's total with its provider (see ``authorize_payment``)."""
+        return await authorize_payment(
+            cmd, ctx, executor=self.executor, gateways=self.gateways, settings=self.settings
+        )
