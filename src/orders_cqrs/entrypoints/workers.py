@@ -13,12 +13,12 @@ from prometheus_client import start_http_server
 
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.db.dead_letters import DeadLetterRepository
+from orders_cqrs.errors import StoreUnavailable
 from orders_cqrs.observability import metrics
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
 from orders_cqrs.readmodels.analytics.schema import migrate
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession
 from orders_cqrs.readmodels.engine import ProjectionEngine
-from orders_cqrs.readmodels.port import StoreUnavailableError
 from orders_cqrs.readmodels.search.index import IndexNames
 from orders_cqrs.readmodels.search.projection import ensure_index, is_unavailable
 from orders_cqrs.readmodels.status import group_lag
@@ -102,7 +102,7 @@ async def prepare_analytics(session: ClickHouseSession, stop: asyncio.Event) -> 
         try:
             await migrate(session)
             return
-        except StoreUnavailableError as error:
+        except StoreUnavailable as error:
             log.warning("analytics_store_unavailable", error=str(error)[:300], retry_in=delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay)

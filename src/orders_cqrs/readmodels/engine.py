@@ -23,8 +23,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from orders_cqrs.db.dead_letters import DeadLetterRepository
+from orders_cqrs.errors import StoreUnavailable
 from orders_cqrs.observability import metrics
-from orders_cqrs.readmodels.port import Projection, StoreUnavailableError
+from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.status import StatusBoard
 from orders_cqrs.relay.wire import StreamEvent
 
@@ -195,7 +196,7 @@ class ProjectionEngine:
         while True:
             try:
                 return [str(o) for o in await self.projection.apply(events)]
-            except StoreUnavailableError as error:
+            except StoreUnavailable as error:
                 outages += 1
                 metrics.PROJECTION_RETRIES.labels(self.group).inc()
                 await self.status.count_retry()
@@ -215,7 +216,7 @@ class ProjectionEngine:
         while True:
             try:
                 return str((await self.projection.apply([event]))[0])
-            except StoreUnavailableError as error:
+            except StoreUnavailable as error:
                 if stop.is_set():
                     raise _Stopping from error
                 metrics.PROJECTION_RETRIES.labels(self.group).inc()

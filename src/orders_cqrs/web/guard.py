@@ -24,7 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orders_cqrs.api.auth import Principal
 from orders_cqrs.bootstrap import Container
-from orders_cqrs.db.errors import StoreError
+from orders_cqrs.errors import StoreError
 from orders_cqrs.web import session
 from orders_cqrs.web.forms import FormError
 from orders_cqrs.web.render import error_page, secured

@@ -23,7 +23,7 @@ from starlette.templating import Jinja2Templates
 from orders_cqrs.api.auth import authenticate
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.config import ApiClient
-from orders_cqrs.readmodels.port import StoreUnavailableError
+from orders_cqrs.errors import StoreUnavailable
 from orders_cqrs.web.forms import form_fields
 from orders_cqrs.web.guard import same_site_form
 from orders_cqrs.web.ops_chart import orders_chart
@@ -160,7 +160,7 @@ async def live_view(container: Container, window: str) -> dict[str, Any]:
         by_place = await dashboards.stuck_orders(("region", "provider"), now=now)
         by_status = await dashboards.stuck_orders(("status",), now=now)
         series = await dashboards.order_series(interval, "none", now - length, now)
-    except StoreUnavailableError as error:
+    except StoreUnavailable as error:
         log.warning("ops_page_analytics_unavailable", error=str(error)[:300])
         view["analytics_error"] = "The analytics store is not answering; retrying."
         return view

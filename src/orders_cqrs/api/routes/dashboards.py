@@ -12,10 +12,10 @@ from orders_cqrs.api.auth import Ops
 from orders_cqrs.api.deps import AdminDep, DashboardsDep
 from orders_cqrs.api.problems import problem
 from orders_cqrs.api.routes.responses import problems
+from orders_cqrs.errors import StoreUnavailable
 from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import parse_group_by
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
-from orders_cqrs.readmodels.port import StoreUnavailableError
 
 router = APIRouter(prefix="/v1/dashboards", tags=["dashboards"])
 
@@ -62,7 +62,7 @@ async def stuck_orders(
         body = await dashboards.stuck_orders(
             columns, older_than=older_than, drill=drill, limit=limit
         )
-    except StoreUnavailableError:
+    except StoreUnavailable:
         return _unavailable(path, "the analytics store is unavailable")
     body["freshness"] = await analytics_freshness(admin)
     return body
@@ -84,7 +84,7 @@ async def order_series(
         return _unavailable(path, "analytics is off: ORDERS_CLICKHOUSE_URL is empty")
     try:
         body = await dashboards.order_series(interval, by, from_, to)
-    except StoreUnavailableError:
+    except StoreUnavailable:
         return _unavailable(path, "the analytics store is unavailable")
     body["freshness"] = await analytics_freshness(admin)
     return body
