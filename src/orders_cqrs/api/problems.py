@@ -1,4 +1,5 @@
-"""RFC 9457 problem details: the only place that maps failures to HTTP.
+"""RFC 9457 problem details: the only place that maps the API's failures to HTTP (the
+consoles show theirs to people as HTML pages, in ``web/guard.py``).
 
 Each failure has a stable ``type`` URI that clients can switch on, and changes nothing.
 """

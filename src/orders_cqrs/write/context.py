@@ -46,7 +46,8 @@ class Trail:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """A handler's answer: the HTTP-neutral response of an accepted command."""
+    """A handler's answer for an accepted command: the response (status, body, headers) and
+    the versions its audit row records."""
 
     status_code: int
     body: dict[str, Any]
