@@ -142,7 +142,7 @@ def test_dashboards_are_for_ops_and_refuse_bad_parameters_as_problems(
     empty = httpx.get(url, params={"group_by": ""}, headers=headers(OPS_KEY))
     assert empty.status_code == 200 and empty.json()["groups"] == []
     rebuild = httpx.post(f"{api.url}/v1/projections/analytics/rebuild", headers=headers(OPS_KEY))
-    assert rebuild.status_code == 409 and rebuild.json()["type"].endswith(":illegal-transition")
+    assert rebuild.status_code == 409 and rebuild.json()["type"].endswith(":rebuild-unsupported")
 
 
 def test_without_clickhouse_the_dashboards_say_so_with_a_503(

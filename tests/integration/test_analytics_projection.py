@@ -13,12 +13,13 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 
 from orders_cqrs.domain.order import Order
 from orders_cqrs.domain.values import OrderStatus
+from orders_cqrs.errors import StoreUnavailable
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
 from orders_cqrs.readmodels.analytics.projection import AnalyticsProjection
 from orders_cqrs.readmodels.analytics.rows import EVENT_SCHEMA, STATE_SCHEMA
 from orders_cqrs.readmodels.analytics.schema import HEAD, migrate
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession, ConnectSession
-from orders_cqrs.readmodels.port import Outcome, StoreUnavailableError
+from orders_cqrs.readmodels.port import Outcome
 from orders_cqrs.relay.wire import StreamEvent
 from tests.integration.analytics_support import Script, chdb, clean, stop_merges
 
@@ -188,7 +189,7 @@ class ClickHouseSessionContract:
     async def test_bad_sql_is_the_callers_error_not_an_outage(self) -> None:
         with pytest.raises(DatabaseError) as caught:
             await self.session.query("SELECT * FROM no_such_table_here")
-        assert not isinstance(caught.value, StoreUnavailableError)
+        assert not isinstance(caught.value, StoreUnavailable)
 
 
 class TestChdbSession(ClickHouseSessionContract):
@@ -201,8 +202,8 @@ class TestChdbSession(ClickHouseSessionContract):
 
 async def test_a_server_that_does_not_answer_is_unavailable_not_an_error() -> None:
     session = ConnectSession(f"http://127.0.0.1:{_free_port()}/default", connect_timeout=1)
-    with pytest.raises(StoreUnavailableError):
+    with pytest.raises(StoreUnavailable):
         await session.query("SELECT 1")
-    with pytest.raises(StoreUnavailableError):
+    with pytest.raises(StoreUnavailable):
         await AnalyticsProjection(session).apply([])
     await session.close()

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from orders_cqrs.readmodels.analytics.dashboards import Dashboards, InvalidDashboardQuery, StuckSla
+from orders_cqrs.errors import InvalidDashboardQuery
+from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
 from orders_cqrs.readmodels.analytics.session import ConnectSession
 from tests.integration.analytics_support import Script, chdb, clean, project, stop_merges
 

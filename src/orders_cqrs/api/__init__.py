@@ -1,1 +1,1 @@
-"""The HTTP edge: FastAPI app, auth, RFC 9457 problems, routes."""
+"""The HTTP edge: auth, RFC 9457 problems, routes (the app factory is ``entrypoints/app.py``)."""

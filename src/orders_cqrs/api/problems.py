@@ -1,4 +1,5 @@
-"""RFC 9457 problem details: the only place that maps failures to HTTP.
+"""RFC 9457 problem details: the only place that maps the API's failures to HTTP (the
+consoles show theirs to people as HTML pages, in ``web/guard.py``).
 
 Each failure has a stable ``type`` URI that clients can switch on, and changes nothing.
 """
@@ -16,8 +17,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from orders_cqrs.db.errors import StoreBusy, StoreUnavailable
 from orders_cqrs.domain.errors import DomainError
+from orders_cqrs.errors import (
+    InvalidDashboardQuery,
+    InvalidSearch,
+    RebuildRunning,
+    RebuildUnsupported,
+    Refusal,
+    StoreBusy,
+    StoreUnavailable,
+    UnknownProjection,
+)
 from orders_cqrs.readmodels.freshness import NotYetProjected
 
 PROBLEM_JSON = "application/problem+json"
@@ -42,6 +52,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "refund-rule": (422, "The refund breaks a refund rule"),
     "capture-rule": (422, "The capture breaks a capture rule"),
     "inventory-conflict": (409, "Stock cannot go below reserved units"),
+    "rebuild-unsupported": (409, "This projection has no rebuild"),
+    "rebuild-running": (409, "A rebuild of this projection is already running"),
     "idempotency-mismatch": (422, "Idempotency-Key reused with a different request"),
     "idempotency-in-flight": (409, "A request with this Idempotency-Key is in progress"),
     "payment-timeout": (504, "The payment provider did not answer in time"),
@@ -49,6 +61,16 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unavailable": (503, "A backing store is unavailable; retry shortly"),
     "projection-lagging": (503, "The read model has not caught up with that version yet"),
     "internal": (500, "Internal error"),
+}
+
+# Refusals that are not order rules, by class. Domain errors name their own type (the audit
+# log records it); these are never audited, so their problem type is decided here alone.
+REFUSALS: dict[type[Refusal], str] = {
+    InvalidSearch: "validation",
+    InvalidDashboardQuery: "validation",
+    UnknownProjection: "not-found",
+    RebuildUnsupported: "rebuild-unsupported",
+    RebuildRunning: "rebuild-running",
 }
 
 _STATUS_TYPES = {
@@ -84,6 +106,14 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def refusal_type(error: Refusal) -> str:
+    """The problem type of a refusal: its own class's, else the nearest mapped ancestor's."""
+    for cls in type(error).__mro__:
+        if cls in REFUSALS:
+            return REFUSALS[cls]
+    return "validation"
+
+
 def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     # Only where and what: the offending input is not echoed back (it may be huge or secret).
     return [
@@ -104,6 +134,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             extra["current_version"] = getattr(error, "actual", None)
         kind = error.problem_type if error.problem_type in PROBLEMS else "validation"
         return problem(kind, error.detail, instance=request.url.path, **extra)
+
+    @app.exception_handler(Refusal)
+    async def _refused(request: Request, error: Refusal) -> JSONResponse:
+        return problem(refusal_type(error), error.detail, instance=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -1,4 +1,8 @@
-"""Driver errors converted at the boundary into the few cases the service treats differently."""
+"""Driver errors converted at the boundary into the few cases the service treats differently.
+
+The cases themselves (``StoreBusy``, ``StoreUnavailable``) live in ``orders_cqrs/errors.py``:
+the read stores' adapters raise ``StoreUnavailable`` too.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,13 @@ import psycopg
 from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from orders_cqrs.errors import StoreBusy, StoreError, StoreUnavailable
+
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
 SERIALIZATION_FAILURE = "40001"
 DEADLOCK_DETECTED = "40P01"
 _BUSY = {LOCK_NOT_AVAILABLE, QUERY_CANCELED, SERIALIZATION_FAILURE, DEADLOCK_DETECTED}
-
-
-class StoreError(Exception):
-    """A problem of the write store, not of the request."""
-
-
-class StoreBusy(StoreError):
-    """A lock or statement timed out: the same request may succeed if retried."""
-
-
-class StoreUnavailable(StoreError):
-    """PostgreSQL cannot be reached."""
 
 
 def _from_psycopg(error: psycopg.Error) -> StoreError | None:

@@ -1,8 +1,9 @@
-"""Money: integer minor units and an ISO 4217 currency; never floats."""
+"""Money rules: which ISO 4217 currencies are accepted, and how large an amount may be.
+
+Amounts are integer minor units (cents) everywhere, never floats.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 # Active ISO 4217 codes a checkout is likely to see; extend here, not in handlers.
 _CODES = """
@@ -17,15 +18,3 @@ MAX_AMOUNT = 10**12  # a trillion minor units: far above any checkout, far below
 def is_currency(code: str) -> bool:
     """True when ``code`` is a currency this service accepts."""
     return code in CURRENCIES
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    """An amount in minor units (cents) of one currency."""
-
-    amount: int
-    currency: str
-
-    def to_dict(self) -> dict[str, int | str]:
-        """The wire shape: ``{"amount": 1998, "currency": "EUR"}``."""
-        return {"amount": self.amount, "currency": self.currency}

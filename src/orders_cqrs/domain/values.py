@@ -22,12 +22,6 @@ class OrderStatus(StrEnum):
     REFUNDED = "REFUNDED"
 
 
-FINAL_STATUSES = frozenset(
-    {OrderStatus.PAYMENT_DECLINED, OrderStatus.CANCELLED, OrderStatus.REFUNDED}
-)
-REFUNDABLE_STATUSES = frozenset({OrderStatus.CAPTURED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
-
-
 class PaymentState(StrEnum):
     """What the payment provider has done for this order."""
 

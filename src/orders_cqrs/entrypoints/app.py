@@ -16,7 +16,7 @@ from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
 from orders_cqrs.web.ops import router as ops_router
-from orders_cqrs.web.routes import STATIC_DIR
+from orders_cqrs.web.render import STATIC_DIR
 from orders_cqrs.web.routes import router as web_router
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from dataclasses import replace
 
@@ -11,14 +10,15 @@ import structlog
 from opensearchpy import AsyncOpenSearch
 from prometheus_client import start_http_server
 
+from orders_cqrs.backoff import doubling, pause
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.db.dead_letters import DeadLetterRepository
+from orders_cqrs.errors import StoreUnavailable
 from orders_cqrs.observability import metrics
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
 from orders_cqrs.readmodels.analytics.schema import migrate
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession
 from orders_cqrs.readmodels.engine import ProjectionEngine
-from orders_cqrs.readmodels.port import StoreUnavailableError
 from orders_cqrs.readmodels.search.index import IndexNames
 from orders_cqrs.readmodels.search.projection import ensure_index, is_unavailable
 from orders_cqrs.readmodels.status import group_lag
@@ -97,16 +97,16 @@ def in_process_analytics(container: Container, stop: asyncio.Event) -> list[asyn
 async def prepare_analytics(session: ClickHouseSession, stop: asyncio.Event) -> None:
     """Migrate the analytics schema, waiting for ClickHouse (or a chDB path another process
     holds) with a slowly growing delay: it must never stop the process from serving."""
-    delay = 0.5
+    failures = 0
     while not stop.is_set():
+        delay = doubling(failures, base=0.5, cap=30.0)
         try:
             await migrate(session)
             return
-        except StoreUnavailableError as error:
+        except StoreUnavailable as error:
             log.warning("analytics_store_unavailable", error=str(error)[:300], retry_in=delay)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=delay)
-        delay = min(delay * 2, 30.0)
+        await pause(stop, delay)
+        failures += 1
 
 
 async def _export_lag(
@@ -128,7 +128,7 @@ async def _ensure_search_index(
     search: AsyncOpenSearch, names: IndexNames, stop: asyncio.Event
 ) -> None:
     """Install the index template and alias, waiting for OpenSearch if it is not up yet."""
-    delay = 0.5
+    failures = 0
     while not stop.is_set():
         try:
             await ensure_index(search, names)
@@ -137,5 +137,5 @@ async def _ensure_search_index(
             if not is_unavailable(error):
                 raise
             log.warning("search_index_unavailable", error=repr(error))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            await pause(stop, doubling(failures, base=0.5, cap=5.0))
+            failures += 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import socket
 import time
 from collections import Counter
@@ -22,9 +21,11 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from orders_cqrs.backoff import doubling, full_jitter, pause
 from orders_cqrs.db.dead_letters import DeadLetterRepository
+from orders_cqrs.errors import StoreUnavailable
 from orders_cqrs.observability import metrics
-from orders_cqrs.readmodels.port import Projection, StoreUnavailableError
+from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.status import StatusBoard
 from orders_cqrs.relay.wire import StreamEvent
 
@@ -110,7 +111,7 @@ class ProjectionEngine:
                 log.warning(
                     "projection_stream_unavailable", projection=self.group, error=str(error)
                 )
-                await _sleep(stop, _backoff(failures))
+                await pause(stop, full_jitter(failures, base=0.1, cap=MAX_BACKOFF_SECONDS))
         await self._leave_group()
 
     async def _leave_group(self) -> None:
@@ -195,14 +196,14 @@ class ProjectionEngine:
         while True:
             try:
                 return [str(o) for o in await self.projection.apply(events)]
-            except StoreUnavailableError as error:
+            except StoreUnavailable as error:
                 outages += 1
                 metrics.PROJECTION_RETRIES.labels(self.group).inc()
                 await self.status.count_retry()
                 log.warning("projection_store_unavailable", projection=self.group, error=str(error))
                 if stop.is_set():
                     return None
-                await _sleep(stop, _backoff(outages))
+                await pause(stop, full_jitter(outages, base=0.1, cap=MAX_BACKOFF_SECONDS))
             except Exception as error:
                 log.warning("projection_batch_failed", projection=self.group, error=repr(error))
                 try:
@@ -215,12 +216,12 @@ class ProjectionEngine:
         while True:
             try:
                 return str((await self.projection.apply([event]))[0])
-            except StoreUnavailableError as error:
+            except StoreUnavailable as error:
                 if stop.is_set():
                     raise _Stopping from error
                 metrics.PROJECTION_RETRIES.labels(self.group).inc()
                 await self.status.count_retry()
-                await _sleep(stop, _backoff(attempt))
+                await pause(stop, full_jitter(attempt, base=0.1, cap=MAX_BACKOFF_SECONDS))
             except Exception as error:
                 if attempt >= self.settings.max_attempts:
                     await self.dead_letters.park(self.group, event, repr(error), attempt)
@@ -234,7 +235,7 @@ class ProjectionEngine:
                     return "dead_lettered"
                 metrics.PROJECTION_RETRIES.labels(self.group).inc()
                 await self.status.count_retry()
-                await asyncio.sleep(self.settings.retry_base_seconds * 2 ** (attempt - 1))
+                await asyncio.sleep(doubling(attempt - 1, base=self.settings.retry_base_seconds))
                 attempt += 1
 
     async def _park_malformed(
@@ -271,12 +272,3 @@ async def replay_dead_letters(
     if replayed:
         await dead_letters.mark_replayed(replayed)
     return len(replayed), failing
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
-def _backoff(failures: int) -> float:
-    return random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.1 * 2**failures))

@@ -17,10 +17,6 @@ class Outcome(StrEnum):
     STALE = "stale"
 
 
-class StoreUnavailableError(Exception):
-    """The read store cannot be reached: retry the same batch later, never dead-letter it."""
-
-
 class Projection(ABC):
     """A read model fed by the event stream; applying is idempotent and version-guarded."""
 

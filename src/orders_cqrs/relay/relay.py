@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from orders_cqrs.backoff import full_jitter, pause
 from orders_cqrs.db.outbox import (
     ARM_SQL,
     EVENT_TYPE,
@@ -185,20 +185,20 @@ class Relay:
                         continue  # a full batch: more is waiting
                     if published:
                         in_flight = None
-                        await _sleep(stop, self._busy_poll)  # busy: poll, letting rows gather
+                        await pause(stop, self._busy_poll)  # busy: poll, letting rows gather
                         continue
                     if in_flight is None:
                         in_flight = await self._arm()
                         continue  # poll once more after arming: no lost wake-up
                     if in_flight and await self._still_running(in_flight):
-                        await _sleep(stop, self._busy_poll)
+                        await pause(stop, self._busy_poll)
                         continue
                     if in_flight:
                         in_flight = []
                         continue  # they all finished: the poll after that sees their rows
-                    await _sleep(stop, self._poll_seconds, wake=self._wake)
+                    await pause(stop, self._poll_seconds, wake=self._wake)
                     if self._wake.is_set():
-                        await _sleep(stop, self._coalesce)  # batch the burst that woke us
+                        await pause(stop, self._coalesce)  # batch the burst that woke us
                     in_flight = None  # woken or timed out: the trigger may have disarmed
                 except (RedisError, OSError) as error:
                     failures += 1
@@ -207,14 +207,14 @@ class Relay:
                     # The backlog grows exactly now: keep the gauges honest while we wait.
                     with contextlib.suppress(psycopg.Error, OSError):
                         await self.refresh_backlog()
-                    await _sleep(stop, _backoff(failures))
+                    await pause(stop, full_jitter(failures, base=0.1, cap=MAX_BACKOFF_SECONDS))
                 except psycopg.Error as error:
                     failures += 1
                     in_flight = None
                     metrics.RELAY_ERRORS.labels("postgres").inc()
                     log.warning("relay_postgres_unavailable", error=str(error), failures=failures)
                     await self.close()
-                    await _sleep(stop, _backoff(failures))
+                    await pause(stop, full_jitter(failures, base=0.1, cap=MAX_BACKOFF_SECONDS))
         finally:
             listener.cancel()
             with contextlib.suppress(psycopg.Error, OSError):
@@ -231,7 +231,7 @@ class Relay:
                     async for _ in conn.notifies():
                         self._wake.set()
             except (psycopg.Error, OSError):
-                await _sleep(stop, 1.0)
+                await pause(stop, 1.0)
 
 
 def _count_published(rows: list[Any]) -> None:
@@ -243,18 +243,3 @@ def _count_published(rows: list[Any]) -> None:
     observe = metrics.RELAY_COMMIT_TO_PUBLISH_SECONDS.observe
     for row in rows:
         observe(max(0.0, (now - row[OCCURRED_AT]).total_seconds()))
-
-
-async def _sleep(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:
-    """Sleep up to ``seconds``; ``stop`` (and ``wake``, when given) end it early."""
-    waits = [asyncio.create_task(stop.wait())]
-    if wake is not None:
-        waits.append(asyncio.create_task(wake.wait()))
-    _, pending = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-
-
-def _backoff(failures: int) -> float:
-    """Full-jitter exponential backoff, capped."""
-    return random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.1 * 2**failures))

@@ -12,9 +12,8 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from orders_cqrs.api.envelope import KEY_PATTERN
-from orders_cqrs.api.routes.search import InvalidSearch
-from orders_cqrs.api.routes.search import _values as filter_values
-from orders_cqrs.readmodels.search.reader import SearchRequest
+from orders_cqrs.errors import InvalidSearch
+from orders_cqrs.readmodels.search.reader import SearchRequest, filter_values
 
 NOTE_MAX_CHARS = 2000
 QUERY_MAX_CHARS = 200

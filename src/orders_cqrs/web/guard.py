@@ -7,7 +7,6 @@ as HTML: no cookie → the sign-in page, a malformed id → 404, a store outage 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, cast
 from urllib.parse import urlencode, urlsplit
@@ -24,10 +23,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orders_cqrs.api.auth import Principal
 from orders_cqrs.bootstrap import Container
-from orders_cqrs.db.errors import StoreError
-from orders_cqrs.web import session
+from orders_cqrs.errors import StoreError
 from orders_cqrs.web.forms import FormError
 from orders_cqrs.web.render import error_page, secured
+from orders_cqrs.web.session import SUPPORT
 
 log = structlog.get_logger(__name__)
 UNAVAILABLE = (
@@ -54,9 +53,7 @@ def container_of(request: Request) -> Container:
 
 def current_agent(request: Request) -> Principal:
     """The signed-in support agent; ``LoginRequired`` otherwise."""
-    container = container_of(request)
-    value = request.cookies.get(session.COOKIE)
-    client = session.verify(container.api_clients, value, time.time())
+    client = SUPPORT.signed_in(request, container_of(request).api_clients)
     if client is None:
         raise LoginRequired
     if request.method == "POST":

@@ -7,33 +7,28 @@ a signed cookie scoped to ``/ops``. A ``Bearer`` ops key works too (curl, script
 
 from __future__ import annotations
 
-import hashlib
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
-from jinja2 import Environment, FileSystemLoader
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.templating import Jinja2Templates
 
 from orders_cqrs.api.auth import authenticate
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.config import ApiClient
-from orders_cqrs.readmodels.port import StoreUnavailableError
+from orders_cqrs.errors import StoreUnavailable
 from orders_cqrs.web.forms import form_fields
-from orders_cqrs.web.guard import same_site_form
+from orders_cqrs.web.guard import container_of, same_site_form
 from orders_cqrs.web.ops_chart import orders_chart
 from orders_cqrs.web.ops_grid import stuck_grid
-from orders_cqrs.web.render import STATIC_DIR, TEMPLATES_DIR, secured
-from orders_cqrs.web.role_session import RoleSession
+from orders_cqrs.web.render import page, secured
+from orders_cqrs.web.session import OPS
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/ops", include_in_schema=False)
-SESSION = RoleSession(role="ops", cookie="orders_ops", path="/ops")
 REFRESH_SECONDS = 10
 # window → (bucket interval, length): minute buckets for the last hours, coarser for longer.
 WINDOWS: dict[str, tuple[str, timedelta]] = {
@@ -45,55 +40,21 @@ WINDOWS: dict[str, tuple[str, timedelta]] = {
 STEPS = {"minute": 60, "hour": 3600, "day": 86_400}
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 86_400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86_400:.1f} d"
-
-
-def _asset(name: str) -> str:
-    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
-    return f"/static/{name}?v={digest}"
-
-
-_env = Environment(
-    loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
-)
-_env.filters["age"] = _age
-_env.globals["asset"] = {name: _asset(name) for name in ("ops.css", "ops.js")}.__getitem__
-templates = Jinja2Templates(env=_env)
-
-
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
-def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-    return secured(templates.TemplateResponse(request, name, context, status_code=status_code))
-
-
 def operator(request: Request) -> ApiClient | None:
     """The signed-in ops client: the session cookie, or an ops key as a Bearer token."""
-    clients = _container(request).api_clients
-    client = SESSION.verify(clients, request.cookies.get(SESSION.cookie), time.time())
+    clients = container_of(request).api_clients
+    client = OPS.signed_in(request, clients)
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if client is None and scheme.lower() == "bearer" and key:
         found = authenticate(clients, key.strip())
-        client = found if found is not None and found.role == "ops" else None
+        client = found if found is not None and found.role == OPS.role else None
     return client
 
 
 @router.get("/login")
 async def login_form(request: Request) -> Response:
     """The sign-in form."""
-    return _page(request, "ops_login.html", {"error": None})
+    return page(request, "ops_login.html", {"error": None})
 
 
 @router.post("/login")
@@ -101,20 +62,12 @@ async def login(request: Request) -> Response:
     """An ops key gets a session cookie; any other key a refusal."""
     same_site_form(request)
     key = (await form_fields(request)).get("api_key", "").strip()
-    client = authenticate(_container(request).api_clients, key) if key else None
-    if client is None or client.role != "ops":
+    client = authenticate(container_of(request).api_clients, key) if key else None
+    if client is None or client.role != OPS.role:
         error = "Enter your ops API key." if not key else "That is not an ops API key."
-        return _page(request, "ops_login.html", {"error": error}, 401 if key else 422)
+        return page(request, "ops_login.html", {"error": error}, status_code=401 if key else 422)
     response = RedirectResponse("/ops", status_code=303)
-    response.set_cookie(
-        SESSION.cookie,
-        SESSION.issue(client, time.time()),
-        max_age=SESSION.lifetime_seconds,
-        path=SESSION.path,
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
-    )
+    OPS.start(response, client, secure=request.url.scheme == "https")
     return secured(response)
 
 
@@ -123,7 +76,7 @@ async def logout(request: Request) -> Response:
     """Forget the session."""
     same_site_form(request)
     response = RedirectResponse("/ops/login", status_code=303)
-    response.delete_cookie(SESSION.cookie, path=SESSION.path, httponly=True, samesite="strict")
+    OPS.end(response)
     return secured(response)
 
 
@@ -141,9 +94,9 @@ async def ops_page(request: Request, window: str = "6h", partial: bool = False) 
         "window": chosen,
         "windows": list(WINDOWS),
         "refresh_seconds": REFRESH_SECONDS,
-        **await live_view(_container(request), chosen),
+        **await live_view(container_of(request), chosen),
     }
-    return _page(request, "ops_live.html" if partial else "ops.html", context)
+    return page(request, "ops_live.html" if partial else "ops.html", context)
 
 
 async def live_view(container: Container, window: str) -> dict[str, Any]:
@@ -160,7 +113,7 @@ async def live_view(container: Container, window: str) -> dict[str, Any]:
         by_place = await dashboards.stuck_orders(("region", "provider"), now=now)
         by_status = await dashboards.stuck_orders(("status",), now=now)
         series = await dashboards.order_series(interval, "none", now - length, now)
-    except StoreUnavailableError as error:
+    except StoreUnavailable as error:
         log.warning("ops_page_analytics_unavailable", error=str(error)[:300])
         view["analytics_error"] = "The analytics store is not answering; retrying."
         return view

@@ -1,4 +1,5 @@
-"""Templates, the filters they use, and the headers every page carries."""
+"""The consoles' one Jinja environment, the filters and static assets its templates use, and
+the headers every page carries (support console and ops page alike)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,19 @@ def ago(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def age(seconds: float | None) -> str:
+    """An age on the ops page, up to days: ``12 s``, ``3 min``, ``2.5 h``, ``1.5 d``."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86_400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86_400:.1f} d"
+
+
 def highlight(fragment: str) -> Markup:
     """A search highlight with its ``<mark>`` tags kept (balanced) and everything else escaped."""
     out: list[str] = []
@@ -130,7 +144,14 @@ def _fingerprinted(name: str) -> str:
     return f"/static/{name}?v={digest}"
 
 
-ASSETS = {name: _fingerprinted(name) for name in ("support.css", "support.js")}
+# Digests are taken once, at import: the files ship with the package and do not change.
+ASSETS = {path.name: _fingerprinted(path.name) for path in STATIC_DIR.iterdir() if path.is_file()}
+
+
+def asset(name: str) -> str:
+    """The URL of a static file, carrying a digest of its content so that browsers fetch a
+    changed file again instead of a cached copy."""
+    return ASSETS[name]
 
 
 def _environment() -> Environment:
@@ -140,8 +161,8 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, minor=minor, when=when, ago=ago, short_id=short_id)
-    env.globals["asset"] = ASSETS.__getitem__
+    env.filters.update(money=money, minor=minor, when=when, ago=ago, age=age, short_id=short_id)
+    env.globals["asset"] = asset
     return env
 
 

@@ -6,7 +6,6 @@ Pages call the same read functions and run the same commands as the API, in-proc
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -24,7 +23,6 @@ from orders_cqrs.domain.values import OrderStatus, PaymentState
 from orders_cqrs.readmodels.freshness import NotYetProjected
 from orders_cqrs.readmodels.search.reader import BadCursor
 from orders_cqrs.readmodels.summary.reader import SummaryRead
-from orders_cqrs.web import session
 from orders_cqrs.web.forms import (
     NOTE_MAX_CHARS,
     FormError,
@@ -36,11 +34,10 @@ from orders_cqrs.web.forms import (
     safe_next,
 )
 from orders_cqrs.web.guard import Agent, PageRoute, container_of, same_site_form
-from orders_cqrs.web.render import STATIC_DIR, error_page, page, search_row
+from orders_cqrs.web.render import error_page, page, search_row
+from orders_cqrs.web.session import SUPPORT
 from orders_cqrs.write.context import CommandContext
 from orders_cqrs.write.errors import IdempotencyMismatch, RequestInFlight
-
-__all__ = ["STATIC_DIR", "router"]
 
 router = APIRouter(prefix="/support", include_in_schema=False, route_class=PageRoute)
 RISK_FLAGS = ("large_amount", "country_mismatch", "high_velocity")
@@ -50,7 +47,7 @@ RISK_FLAGS = ("large_amount", "country_mismatch", "high_velocity")
 async def login_form(request: Request) -> Response:
     """The sign-in form (or, when already signed in, the console)."""
     container = container_of(request)
-    if session.verify(container.api_clients, request.cookies.get(session.COOKIE), time.time()):
+    if SUPPORT.signed_in(request, container.api_clients):
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     return page(request, "login.html", {"next": safe_next(request.query_params.get("next"))})
 
@@ -67,19 +64,11 @@ async def login(request: Request) -> Response:
         message = "That key is not valid." if key else "Enter your support API key."
         context = {"next": target, "error": message}
         return page(request, "login.html", context, status_code=401 if key else 422)
-    if client.role != session.ROLE:
+    if client.role != SUPPORT.role:
         detail = f"This is a {client.role} key. The support console needs a support key."
         return error_page(request, 403, "Not a support key", detail, retry="/support/login")
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        session.COOKIE,
-        session.issue(client, time.time()),
-        max_age=session.LIFETIME_SECONDS,
-        path=session.COOKIE_PATH,
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
-    )
+    SUPPORT.start(response, client, secure=request.url.scheme == "https")
     return response
 
 
@@ -88,9 +77,7 @@ async def logout(request: Request) -> Response:
     """Forget the session."""
     same_site_form(request)
     response = RedirectResponse("/support/login", status_code=303)
-    response.delete_cookie(
-        session.COOKIE, path=session.COOKIE_PATH, httponly=True, samesite="strict"
-    )
+    SUPPORT.end(response)
     return response
 
 

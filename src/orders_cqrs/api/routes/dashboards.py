@@ -6,18 +6,17 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 
 from orders_cqrs.api.auth import Ops
 from orders_cqrs.api.deps import AdminDep, DashboardsDep
-from orders_cqrs.api.problems import problem
 from orders_cqrs.api.routes.responses import problems
+from orders_cqrs.errors import StoreUnavailable
 from orders_cqrs.readmodels.admin import ProjectionAdmin
-from orders_cqrs.readmodels.analytics.dashboards import parse_group_by
+from orders_cqrs.readmodels.analytics.dashboards import Dashboards, parse_group_by
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
-from orders_cqrs.readmodels.port import StoreUnavailableError
 
 router = APIRouter(prefix="/v1/dashboards", tags=["dashboards"])
+UNAVAILABLE = "the analytics store is unavailable"
 
 
 async def analytics_freshness(admin: ProjectionAdmin) -> dict[str, Any]:
@@ -34,8 +33,10 @@ async def analytics_freshness(admin: ProjectionAdmin) -> dict[str, Any]:
     }
 
 
-def _unavailable(path: str, detail: str) -> JSONResponse:
-    return problem("unavailable", detail, instance=path, headers={"Retry-After": "2"})
+def _switched_on(dashboards: Dashboards | None) -> Dashboards:
+    if dashboards is None:
+        raise StoreUnavailable("analytics is off: ORDERS_CLICKHOUSE_URL is empty")
+    return dashboards
 
 
 @router.get("/stuck-orders", responses=problems(503))
@@ -54,16 +55,14 @@ async def stuck_orders(
     limit: Annotated[int, Query(ge=1, le=1000, description="Order ids per group.")] = 20,
 ) -> Any:
     """Orders past their state's SLA, grouped: count and oldest age (optionally the ids)."""
-    path = "/v1/dashboards/stuck-orders"
-    if dashboards is None:
-        return _unavailable(path, "analytics is off: ORDERS_CLICKHOUSE_URL is empty")
+    analytics = _switched_on(dashboards)
     columns = parse_group_by(group_by)
     try:
-        body = await dashboards.stuck_orders(
+        body = await analytics.stuck_orders(
             columns, older_than=older_than, drill=drill, limit=limit
         )
-    except StoreUnavailableError:
-        return _unavailable(path, "the analytics store is unavailable")
+    except StoreUnavailable as error:  # its text names paths and hosts: not for clients
+        raise StoreUnavailable(UNAVAILABLE) from error
     body["freshness"] = await analytics_freshness(admin)
     return body
 
@@ -79,12 +78,10 @@ async def order_series(
     to: Annotated[datetime | None, Query()] = None,
 ) -> Any:
     """Orders placed, revenue, captures, refunds and decline rate per bucket and dimension."""
-    path = "/v1/dashboards/orders"
-    if dashboards is None:
-        return _unavailable(path, "analytics is off: ORDERS_CLICKHOUSE_URL is empty")
+    analytics = _switched_on(dashboards)
     try:
-        body = await dashboards.order_series(interval, by, from_, to)
-    except StoreUnavailableError:
-        return _unavailable(path, "the analytics store is unavailable")
+        body = await analytics.order_series(interval, by, from_, to)
+    except StoreUnavailable as error:
+        raise StoreUnavailable(UNAVAILABLE) from error
     body["freshness"] = await analytics_freshness(admin)
     return body

@@ -1,4 +1,4 @@
-"""Projection admin for ops: status and lag, dead letters, replay."""
+"""Projection admin for ops: status and lag, rebuilds, dead letters, replay."""
 
 from __future__ import annotations
 
@@ -10,18 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from orders_cqrs.api.auth import Ops
 from orders_cqrs.api.deps import AdminDep
 from orders_cqrs.api.routes.responses import problems
-from orders_cqrs.domain.errors import DomainError
+from orders_cqrs.errors import RebuildRunning, RebuildUnsupported, UnknownProjection
 from orders_cqrs.readmodels.engine import replay_dead_letters
 from orders_cqrs.readmodels.port import Projection
 
 router = APIRouter(prefix="/v1/projections", tags=["projections"])
 Name = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
-
-
-class UnknownProjection(DomainError):
-    """No projection has that name."""
-
-    problem_type = "not-found"
 
 
 class ReplayIn(BaseModel):
@@ -41,18 +35,6 @@ def _projection(admin: AdminDep, name: str) -> Projection:
 async def list_projections(principal: Ops, admin: AdminDep) -> dict[str, Any]:
     """Per projection: last event applied, lag in events and seconds, retries, dead letters."""
     return {"projections": [await admin.overview(name) for name in admin.projections]}
-
-
-class RebuildUnsupported(DomainError):
-    """That projection has no blue/green rebuild."""
-
-    problem_type = "illegal-transition"
-
-
-class RebuildRunning(DomainError):
-    """A rebuild of that projection is already running in this process."""
-
-    problem_type = "illegal-transition"
 
 
 @router.post("/{name}/rebuild", status_code=202, responses=problems(404, 409))

@@ -12,8 +12,8 @@ from redis.exceptions import RedisError
 from orders_cqrs.api.auth import Support
 from orders_cqrs.api.deps import AdminDep, SupportSearchDep
 from orders_cqrs.api.routes.responses import problems
-from orders_cqrs.domain.errors import InvalidOrder
-from orders_cqrs.readmodels.search.reader import SORTS, BadCursor, SearchRequest
+from orders_cqrs.errors import InvalidSearch
+from orders_cqrs.readmodels.search.reader import SORTS, BadCursor, SearchRequest, filter_values
 
 router = APIRouter(tags=["support"])
 Filter = Annotated[
@@ -24,17 +24,6 @@ Filter = Annotated[
 
 EARLIEST = datetime(1970, 1, 1)
 LATEST = datetime(2200, 1, 1)
-
-
-class InvalidSearch(InvalidOrder):
-    """A search parameter is out of range (e.g. a foreign cursor)."""
-
-
-def _values(raw: list[str] | None) -> list[str]:
-    values = [v.strip() for item in raw or [] for v in item.split(",") if v.strip()]
-    if any(len(v) > 100 for v in values):
-        raise InvalidSearch("filter values are at most 100 characters")
-    return values
 
 
 @router.get("/v1/support/orders", responses=problems(503))
@@ -64,12 +53,12 @@ async def search(
     request = SearchRequest(
         q=q if q and q.strip() else None,
         filters={
-            "status": _values(status),
-            "payment_state": _values(payment_state),
-            "risk_flags": _values(risk),
-            "region": _values(region),
-            "provider": _values(provider),
-            "country": _values(country),
+            "status": filter_values(status),
+            "payment_state": filter_values(payment_state),
+            "risk_flags": filter_values(risk),
+            "region": filter_values(region),
+            "provider": filter_values(provider),
+            "country": filter_values(country),
         },
         placed_from=from_,
         placed_to=to,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orders_cqrs.domain.errors import InvalidOrder
+from orders_cqrs.errors import InvalidDashboardQuery
 from orders_cqrs.readmodels.analytics.schema import SchemaGate
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession
 
@@ -73,10 +73,6 @@ SELECT provider,
 """
 COUNTS = ("orders_placed", "refunds", "authorized", "declined", "cancelled")
 AMOUNTS = ("revenue", "captured", "refunded")
-
-
-class InvalidDashboardQuery(InvalidOrder):
-    """A dashboard parameter is outside what the dashboards answer (a 422)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ class AnalyticsProjection(Projection):
         self.clock = clock
 
     async def apply(self, events: Sequence[StreamEvent]) -> list[Outcome]:
-        """One lookup, one insert per table. Transport trouble is ``StoreUnavailableError``
+        """One lookup, one insert per table. Transport trouble is ``StoreUnavailable``
         (raised by the session), a malformed payload a ``KeyError``/``ValueError`` that makes
         the engine retry event by event and park the culprit."""
         await self.schema.ensure()

@@ -23,8 +23,9 @@ from orders_cqrs.relay.wire import StreamEvent
 TS = "DateTime64(3, 'UTC')"
 NULLABLE_TS = f"Nullable({TS})"
 LOW = "LowCardinality(String)"
-# (column, ClickHouse type): the DDL is generated from these, and inserts name the types so
-# the client need not ask the server to describe the table before every insert.
+# (column, ClickHouse type): inserts name the types so the client need not ask the server to
+# describe the table before every insert. The tables come from the frozen migrations in
+# schema.py, not from these; a test checks that the live tables match them.
 STATE_SCHEMA: tuple[tuple[str, str], ...] = (
     ("order_id", "UUID"),
     ("source_version", "UInt32"),

@@ -6,7 +6,7 @@ only the transport differs. chDB has no async client and hosts one engine path p
 so the client is synchronous, opened lazily (a process that never touches analytics never
 starts an engine, and a locked path cannot stop the API from starting) and shared by every
 caller of the process. Driver errors are converted here: connection trouble becomes
-``StoreUnavailableError`` (retried by the engine, a 503 for readers); everything else is the
+``StoreUnavailable`` (retried by the engine, a 503 for readers); everything else is the
 caller's problem.
 """
 
@@ -24,7 +24,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-from orders_cqrs.readmodels.port import StoreUnavailableError
+from orders_cqrs.errors import StoreUnavailable
 
 T = TypeVar("T")
 
@@ -127,12 +127,12 @@ class ConnectSession(ClickHouseSession):
                     self._client = self._open()
                 except Exception as error:
                     # A server that does not answer, or a chDB path another process holds.
-                    raise StoreUnavailableError(f"cannot open {self.url}: {error}") from error
+                    raise StoreUnavailable(f"cannot open {self.url}: {error}") from error
             try:
                 return work(self._client)
             except Exception as error:
                 if is_transient(error):
-                    raise StoreUnavailableError(f"{self.url}: {error}") from error
+                    raise StoreUnavailable(f"{self.url}: {error}") from error
                 raise
 
     async def _run(self, work: Callable[[Client], T]) -> T:

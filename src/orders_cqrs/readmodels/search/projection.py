@@ -16,7 +16,8 @@ from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
 
-from orders_cqrs.readmodels.port import Outcome, Projection, StoreUnavailableError
+from orders_cqrs.errors import StoreUnavailable
+from orders_cqrs.readmodels.port import Outcome, Projection
 from orders_cqrs.readmodels.search.index import IndexNames, document
 from orders_cqrs.relay.wire import StreamEvent
 
@@ -82,7 +83,7 @@ class SearchProjection(Projection):
             response = await self.client.bulk(body=body)
         except Exception as error:
             if is_unavailable(error):
-                raise StoreUnavailableError(repr(error)) from error
+                raise StoreUnavailable(repr(error)) from error
             raise
         outcomes: list[Outcome] = []
         failures: list[str] = []
@@ -94,7 +95,7 @@ class SearchProjection(Projection):
             elif status == 409:
                 outcomes.append(Outcome.DUPLICATE)
             elif status == 429 or status >= 500:
-                raise StoreUnavailableError(f"bulk item status {status}")
+                raise StoreUnavailable(f"bulk item status {status}")
             else:
                 failures.append(f"{result.get('_id')}: {status} {result.get('error')}")
         if failures:

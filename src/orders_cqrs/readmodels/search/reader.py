@@ -12,6 +12,7 @@ from typing import Any
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import NotFoundError
 
+from orders_cqrs.errors import InvalidSearch
 from orders_cqrs.readmodels.search.index import ALIAS
 
 SORTS = {
@@ -50,6 +51,14 @@ class SearchRequest:
 
 class BadCursor(ValueError):
     """The ``after`` cursor was not one this service issued."""
+
+
+def filter_values(raw: list[str] | None) -> list[str]:
+    """Filter values as given (repeated, comma-separated or both), trimmed, blanks dropped."""
+    values = [v.strip() for item in raw or [] for v in item.split(",") if v.strip()]
+    if any(len(v) > 100 for v in values):
+        raise InvalidSearch("filter values are at most 100 characters")
+    return values
 
 
 def encode_cursor(sort_values: list[Any]) -> str:

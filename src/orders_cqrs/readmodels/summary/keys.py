@@ -17,11 +17,6 @@ def order_key(namespace: str, order_id: str) -> str:
     return f"{ROOT}:{namespace}:order:{order_id}"
 
 
-def customer_key(namespace: str, customer_id: str) -> str:
-    """The sorted set of a customer's orders, scored by placement time."""
-    return f"{ROOT}:{namespace}:customer:{customer_id}"
-
-
 def namespace_pattern(namespace: str) -> str:
     """A SCAN pattern matching every key of one namespace."""
     return f"{ROOT}:{namespace}:*"
@@ -33,5 +28,6 @@ local function active_namespace(default)
   return redis.call('GET', '{ACTIVE_KEY}') or default
 end
 local function order_key(ns, id) return '{ROOT}:' .. ns .. ':order:' .. id end
+-- a customer's orders: a sorted set scored by placement time
 local function customer_key(ns, id) return '{ROOT}:' .. ns .. ':customer:' .. id end
 """

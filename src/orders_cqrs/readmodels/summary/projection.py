@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from orders_cqrs.readmodels.port import Outcome, Projection, StoreUnavailableError
+from orders_cqrs.errors import StoreUnavailable
+from orders_cqrs.readmodels.port import Outcome, Projection
 from orders_cqrs.readmodels.summary.keys import DEFAULT_NAMESPACE, LUA_KEYS
 from orders_cqrs.relay.wire import StreamEvent
 
@@ -105,5 +106,5 @@ class SummaryProjection(Projection):
                 # EVALSHA on its own: a pipeline would ask SCRIPT EXISTS first, every batch
                 results.extend(await self._script(args=args))
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-            raise StoreUnavailableError(str(error)) from error
+            raise StoreUnavailable(str(error)) from error
         return [_OUTCOMES[int(code)] for code in results]

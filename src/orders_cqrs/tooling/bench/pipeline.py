@@ -3,7 +3,7 @@
 Each is timed on the real process, beside a floor measured with the same statements alone:
 
 * relay: ``orders-cqrs relay`` draining N unpublished rows, beside the relay's own claim and
-  mark SQL (imported from ``relay/outbox_reader.py``, so it follows the code) run in a loop
+  mark SQL (imported from ``db/outbox.py``, so it follows the code) run in a loop
   with nothing published;
 * projectors: ``orders-cqrs project <name>`` from start until its consumer group has no lag
   and nothing pending, beside a consumer that reads and acknowledges the same entries with
