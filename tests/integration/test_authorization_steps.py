@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from prometheus_client import REGISTRY
 
-from orders_cqrs.bootstrap import Container, build_container
+from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings
 from orders_cqrs.domain import commands
 from orders_cqrs.domain.errors import IllegalTransition
@@ -78,10 +78,8 @@ async def container(db: psycopg.Connection[Any], database_url: str) -> AsyncIter
         payment_timeout_seconds=1.0,
         payment_slow_seconds=0.4,
     )
-    built = build_container(settings)
-    await built.open()
-    yield built
-    await built.aclose()
+    async with open_container(settings, commands=True) as opened:
+        yield opened
 
 
 async def _placed(container: Container, token: str) -> uuid.UUID:
