@@ -20,9 +20,8 @@ from orders_cqrs.readmodels.analytics.schema import HEAD, migrate
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession, ConnectSession
 from orders_cqrs.readmodels.port import Outcome, StoreUnavailableError
 from orders_cqrs.relay.wire import StreamEvent
-from tests.integration.analytics_support import Script, chdb, clean, stop_merges
+from tests.helpers.analytics import Script, stop_merges
 
-__all__ = ["chdb", "clean"]
 T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 
 

@@ -23,8 +23,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ApiServer, worker_env
-from tests.support import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, order_body, place, put_product
+from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, order_body, place, put_product
+from tests.helpers.processes import ApiServer, worker_env
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:orders-cqrs:problem:"

@@ -30,7 +30,8 @@ from orders_cqrs.readmodels.port import Outcome
 from orders_cqrs.readmodels.search.index import INDEX_PREFIX, INDEX_TEMPLATE, TEMPLATE
 from orders_cqrs.readmodels.search.projection import SearchProjection
 from orders_cqrs.relay.wire import StreamEvent
-from tests.integration.test_search import OPENSEARCH_URL, opensearch_client, reset_search_state
+from tests.helpers.search import opensearch_client, reset_search_state
+from tests.helpers.stores import OPENSEARCH_URL
 
 PLACED = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 MAX_VERSIONS = 9

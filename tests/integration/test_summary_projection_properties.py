@@ -18,7 +18,7 @@ from orders_cqrs.readmodels.port import Outcome
 from orders_cqrs.readmodels.summary.projection import SummaryProjection
 from orders_cqrs.readmodels.summary.reader import SummaryReader
 from orders_cqrs.relay.wire import StreamEvent
-from tests.conftest import TEST_REDIS_URL
+from tests.helpers.stores import TEST_REDIS_URL
 
 CUSTOMER = str(uuid.UUID(int=7))
 PLACED = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
