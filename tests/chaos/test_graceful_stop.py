@@ -15,7 +15,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.chaos.crash_checks import (
+from tests.helpers.chaos_monkey import relays_in_transaction
+from tests.helpers.mixed_load import run_mixed_load, stock_products
+from tests.helpers.processes import ApiServer, Worker, run_verify
+from tests.helpers.stream_checks import (
     acknowledged_but_not_applied,
     consumer_of,
     consumer_pending,
@@ -30,12 +33,8 @@ from tests.chaos.crash_checks import (
     unpublished,
     verify_counts,
     wait_for_drain,
-    wait_until,
 )
-from tests.chaos.crash_load import run_mixed_load, stock_products
-from tests.chaos.crash_monkey import relays_in_transaction
-from tests.conftest import ApiServer, Worker
-from tests.integration.test_read_pipeline import run_verify
+from tests.helpers.waiting import wait_until
 
 ORDERS = 300
 STOP_BUDGET_SECONDS = 5.0

@@ -17,7 +17,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.chaos.crash_checks import (
+from tests.helpers.chaos_monkey import ChaosMonkey, Supervised
+from tests.helpers.mixed_load import run_mixed_load, stock_products
+from tests.helpers.processes import ApiServer, Worker, run_verify
+from tests.helpers.stores import plain_dsn
+from tests.helpers.stream_checks import (
     group_backlog,
     open_dead_letters,
     outbox_event_ids,
@@ -28,10 +32,6 @@ from tests.chaos.crash_checks import (
     verify_counts,
     wait_for_drain,
 )
-from tests.chaos.crash_load import run_mixed_load, stock_products
-from tests.chaos.crash_monkey import ChaosMonkey, Supervised
-from tests.conftest import ApiServer, Worker, plain_dsn
-from tests.integration.test_read_pipeline import run_verify
 
 ORDERS = 2000
 CLIENTS = 8

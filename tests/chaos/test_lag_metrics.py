@@ -16,9 +16,10 @@ import httpx
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ApiServer, Worker, free_port, plain_dsn
-from tests.integration.test_read_pipeline import wait_until_projected
-from tests.support import OPS_KEY, headers, order_body, place, put_product
+from tests.helpers.api import OPS_KEY, headers, order_body, place, put_product
+from tests.helpers.processes import ApiServer, Worker, free_port
+from tests.helpers.stores import plain_dsn
+from tests.helpers.waiting import wait_until_projected
 
 SKU = "SKU-LAG"
 N = 12  # orders placed while the projector is stopped

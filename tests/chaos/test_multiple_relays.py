@@ -13,7 +13,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.chaos.crash_checks import (
+from tests.helpers.chaos_monkey import RelayOverlapSampler
+from tests.helpers.mixed_load import run_mixed_load, stock_products
+from tests.helpers.processes import ApiServer, Worker, run_verify
+from tests.helpers.stores import plain_dsn
+from tests.helpers.stream_checks import (
     group_backlog,
     outbox_event_ids,
     stream_client,
@@ -23,10 +27,6 @@ from tests.chaos.crash_checks import (
     verify_counts,
     wait_for_drain,
 )
-from tests.chaos.crash_load import run_mixed_load, stock_products
-from tests.chaos.crash_monkey import RelayOverlapSampler
-from tests.conftest import ApiServer, Worker, plain_dsn
-from tests.integration.test_read_pipeline import run_verify
 
 ORDERS = 500
 RELAYS = 3

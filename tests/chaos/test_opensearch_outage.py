@@ -27,17 +27,17 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.chaos.test_redis_outage import assert_unavailable_problem, wait_for
-from tests.conftest import ROOT, ApiServer, Worker, free_port
-from tests.integration.test_read_pipeline import run_verify, wait_until_projected
-from tests.integration.test_search import (
+from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, headers, order_body, put_product
+from tests.helpers.problems import assert_unavailable_problem
+from tests.helpers.processes import ApiServer, Worker, free_port, run_verify
+from tests.helpers.search import (
     drain_stderr,
     opensearch_answers,
-    reset_search_state,
     wait_for_support_index,
     wait_searchable,
 )
-from tests.support import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, headers, order_body, put_product
+from tests.helpers.stores import ROOT
+from tests.helpers.waiting import wait_for, wait_until_projected
 
 SERVICES = ROOT / "scripts" / "services"
 SKU = "SKU-OS-OUTAGE"
@@ -53,12 +53,6 @@ def services(action: str) -> None:
         [str(SERVICES), action, "opensearch"], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, f"services {action} opensearch: {done.stdout}{done.stderr}"
-
-
-@pytest.fixture
-def fresh_search_state() -> None:
-    """Delete the support indexes and their template before the test (OpenSearch is shared)."""
-    reset_search_state()
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import ApiServer, Worker
-from tests.integration.test_read_pipeline import wait_until_projected
-from tests.support import CHECKOUT_KEY, OPS_KEY, headers, order_body, place, put_product
+from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, headers, order_body, place, put_product
+from tests.helpers.processes import ApiServer, Worker
+from tests.helpers.waiting import wait_until_projected
 
 SKU = "SKU-POISON"
 MAX_ATTEMPTS = 3

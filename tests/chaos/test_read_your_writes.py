@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import ApiServer, Worker
-from tests.support import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, put_product
+from tests.helpers.api import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, put_product
+from tests.helpers.processes import ApiServer, Worker
 
 SKU = "SKU-RYW"
 TRIES = 1_000

@@ -22,9 +22,11 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ROOT, TEST_REDIS_URL, ApiServer, Worker, free_port
-from tests.integration.test_read_pipeline import run_verify, wait_until_projected
-from tests.support import CHECKOUT_KEY, OPS_KEY, headers, order_body, put_product
+from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, headers, order_body, put_product
+from tests.helpers.problems import assert_unavailable_problem
+from tests.helpers.processes import ApiServer, Worker, free_port, run_verify
+from tests.helpers.stores import ROOT, TEST_REDIS_URL
+from tests.helpers.waiting import wait_for, wait_until_projected
 
 SERVICES = ROOT / "scripts" / "services"
 SKU = "SKU-OUTAGE"
@@ -89,26 +91,6 @@ def unpublished(db: psycopg.Connection[Any], order_ids: list[str] | None = None)
         ).fetchone()
     assert row is not None
     return int(row[0])
-
-
-def wait_for(predicate: Callable[[], bool], what: str, seconds: float = 60) -> None:
-    """Poll ``predicate`` until it holds or the deadline passes."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
-
-
-def assert_unavailable_problem(response: httpx.Response) -> None:
-    """A 503 ``unavailable`` problem with Retry-After, never a 500."""
-    assert response.status_code == 503, (response.status_code, response.text)
-    assert response.headers["content-type"] == "application/problem+json"
-    assert "Retry-After" in response.headers
-    problem = response.json()
-    assert problem["type"].endswith(":unavailable"), problem
-    assert problem["status"] == 503
 
 
 def redis_answers() -> bool:

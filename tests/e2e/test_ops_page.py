@@ -14,10 +14,8 @@ import httpx
 import psycopg
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.conftest import ROOT, ApiServer, Worker
-from tests.support import (
+from tests.helpers.api import (
     CHECKOUT_KEY,
-    CHROMIUM_ARGS,
     OPS_KEY,
     SUPPORT_KEY,
     command,
@@ -26,9 +24,9 @@ from tests.support import (
     place,
     put_product,
 )
+from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.processes import ApiServer, Worker
 
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 CARD, WALLET = "sandbox-card", "sandbox-wallet"
 
 

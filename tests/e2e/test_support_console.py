@@ -18,20 +18,12 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from orders_cqrs.readmodels.search.index import ALIAS
-from tests.conftest import OPENSEARCH_URL, ROOT, ApiServer, Worker
-from tests.support import (
-    CHECKOUT_KEY,
-    CHROMIUM_ARGS,
-    SUPPORT_KEY,
-    headers,
-    order_body,
-    place,
-    put_product,
-)
+from tests.helpers.api import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, place, put_product
+from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.processes import ApiServer, Worker
+from tests.helpers.stores import OPENSEARCH_URL, ROOT
 
 OPENSEARCH = OPENSEARCH_URL
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 EMAIL = "grace.hopper@example.com"
 
 

@@ -17,8 +17,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import ROOT, ApiServer, Worker, worker_env
-from tests.support import (
+from tests.helpers.api import (
     CHECKOUT_KEY,
     OPS_KEY,
     command,
@@ -27,6 +26,8 @@ from tests.support import (
     place,
     put_product,
 )
+from tests.helpers.processes import ApiServer, Worker, worker_env
+from tests.helpers.stores import ROOT
 
 
 def place_in(base_url: str, region: str, provider: str, token: str) -> str:

@@ -11,9 +11,8 @@ import pytest
 from orders_cqrs.errors import InvalidDashboardQuery
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
 from orders_cqrs.readmodels.analytics.session import ConnectSession
-from tests.integration.analytics_support import Script, chdb, clean, project, stop_merges
+from tests.helpers.analytics import Script, project, stop_merges
 
-__all__ = ["chdb", "clean"]
 DAY = datetime(2025, 3, 10, tzinfo=UTC)
 CARD, WALLET = "sandbox-card", "sandbox-wallet"
 

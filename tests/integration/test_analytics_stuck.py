@@ -10,9 +10,8 @@ from typing import Any
 from orders_cqrs.domain.order import Order
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
 from orders_cqrs.readmodels.analytics.session import ConnectSession
-from tests.integration.analytics_support import Script, chdb, clean, project, stop_merges
+from tests.helpers.analytics import Script, project, stop_merges
 
-__all__ = ["chdb", "clean"]
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 SLA = StuckSla(pending_payment=300, authorized=3600, captured=172_800)  # the defaults
 CARD, WALLET = "sandbox-card", "sandbox-wallet"

@@ -14,8 +14,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ApiServer, plain_dsn
-from tests.support import (
+from tests.helpers.api import (
     CHECKOUT_KEY,
     OPS_KEY,
     SUPPORT_KEY,
@@ -24,6 +23,8 @@ from tests.support import (
     order_body,
     put_product,
 )
+from tests.helpers.processes import ApiServer
+from tests.helpers.stores import plain_dsn
 
 TRACEPARENT = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
 

@@ -35,7 +35,7 @@ from orders_cqrs.tooling.bench.environment import (
     product_name,
     sku_name,
 )
-from tests.conftest import ApiServer
+from tests.helpers.processes import ApiServer
 
 SERVICES_DIR = Path(os.environ.get("ORDERS_SERVICES_DIR", "/var/lib/orders-cqrs"))
 PG_LOG = SERVICES_DIR / "pg.log"

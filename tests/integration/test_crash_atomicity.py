@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import ApiServer
-from tests.support import CHECKOUT_KEY, headers, order_body, put_product
+from tests.helpers.api import CHECKOUT_KEY, headers, order_body, put_product
+from tests.helpers.processes import ApiServer
 
 CLIENTS = 16
 

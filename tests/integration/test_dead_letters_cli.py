@@ -12,8 +12,9 @@ from typing import Any
 import psycopg
 import redis
 
-from tests.conftest import ROOT, TEST_REDIS_URL, ApiServer, worker_env
-from tests.support import order_body, place, put_product
+from tests.helpers.api import order_body, place, put_product
+from tests.helpers.processes import ApiServer, worker_env
+from tests.helpers.stores import ROOT, TEST_REDIS_URL
 
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import ApiServer
-from tests.support import CHECKOUT_KEY, headers, order_body, place, put_product
+from tests.helpers.api import CHECKOUT_KEY, headers, order_body, place, put_product
+from tests.helpers.processes import ApiServer
 
 
 async def _same_request(

@@ -12,8 +12,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ApiServer
-from tests.support import CHECKOUT_KEY, headers, order_body, put_product
+from tests.helpers.api import CHECKOUT_KEY, headers, order_body, put_product
+from tests.helpers.processes import ApiServer
 
 
 async def _buyers(base_url: str, sku: str, count: int) -> list[httpx.Response]:

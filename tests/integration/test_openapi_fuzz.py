@@ -35,14 +35,7 @@ from schemathesis.config import SchemathesisConfig
 
 from orders_cqrs.config import Settings
 from orders_cqrs.entrypoints.app import create_app
-from tests.conftest import (
-    TABLES,
-    TEST_REDIS_URL,
-    ApiServer,
-    plain_dsn,
-    worker_env,
-)
-from tests.support import (
+from tests.helpers.api import (
     CHECKOUT_KEY,
     OPS_KEY,
     SUPPORT_KEY,
@@ -51,6 +44,8 @@ from tests.support import (
     place,
     put_product,
 )
+from tests.helpers.processes import ApiServer, worker_env
+from tests.helpers.stores import TABLES, TEST_REDIS_URL, plain_dsn
 
 PROBLEM_JSON = "application/problem+json"
 SEEDED_SKUS = ("SKU-FUZZ-1", "SKU-FUZZ-2")

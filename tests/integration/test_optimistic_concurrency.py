@@ -11,8 +11,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ApiServer
-from tests.support import (
+from tests.helpers.api import (
     CHECKOUT_KEY,
     SUPPORT_KEY,
     command,
@@ -21,6 +20,7 @@ from tests.support import (
     place,
     put_product,
 )
+from tests.helpers.processes import ApiServer
 
 
 def _authorized_order(base_url: str) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import ApiServer
-from tests.support import CHECKOUT_KEY, OPS_KEY, command, order_body, place, put_product
+from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, command, order_body, place, put_product
+from tests.helpers.processes import ApiServer
 
 SKU = "SKU-PAY"
 PRICE = 1500

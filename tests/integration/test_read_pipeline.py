@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -12,43 +9,12 @@ from typing import Any
 
 import httpx
 import psycopg
+import redis
 
-from tests.conftest import ROOT, ApiServer, Worker, worker_env
-from tests.support import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, place, put_product
-
-
-def run_verify(
-    database_url: str, wait: float = 20, projections: tuple[str, ...] = ("summary",)
-) -> subprocess.CompletedProcess[str]:
-    """``orders-cqrs verify`` against the test stores, for the given read models."""
-    chosen = [arg for name in projections for arg in ("--projection", name)]
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orders_cqrs.entrypoints.cli",
-            "verify",
-            "--wait",
-            str(wait),
-            *chosen,
-        ],
-        cwd=ROOT,
-        env={**os.environ, **worker_env(database_url, {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def wait_until_projected(base_url: str, order_id: str, version: int, seconds: float = 15) -> None:
-    """Poll until the summary holds ``version`` of the order."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        got = httpx.get(f"{base_url}/v1/orders/{order_id}", headers=headers(CHECKOUT_KEY))
-        if got.status_code == 200 and got.json()["freshness"]["source_version"] >= version:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{order_id} never reached version {version}")
+from tests.helpers.api import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, place, put_product
+from tests.helpers.processes import ApiServer, Worker, run_verify
+from tests.helpers.stores import TEST_REDIS_URL
+from tests.helpers.waiting import wait_until_projected
 
 
 def test_a_placed_order_is_readable_at_its_version_with_freshness(
@@ -142,10 +108,6 @@ def test_verify_reports_drift_and_exits_non_zero(
     start_worker: Callable[..., Worker],
     database_url: str,
 ) -> None:
-    import redis
-
-    from tests.conftest import TEST_REDIS_URL
-
     api = start_api()
     start_worker("relay")
     start_worker("project", "summary")

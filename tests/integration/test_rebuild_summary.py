@@ -15,9 +15,18 @@ import httpx
 import psycopg
 import redis
 
-from tests.conftest import ROOT, TEST_REDIS_URL, ApiServer, Worker, worker_env
-from tests.integration.test_read_pipeline import run_verify, wait_until_projected
-from tests.support import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, place, put_product
+from tests.helpers.api import (
+    CHECKOUT_KEY,
+    OPS_KEY,
+    SUPPORT_KEY,
+    headers,
+    order_body,
+    place,
+    put_product,
+)
+from tests.helpers.processes import ApiServer, Worker, run_verify, worker_env
+from tests.helpers.stores import ROOT, TEST_REDIS_URL
+from tests.helpers.waiting import wait_until_projected
 
 
 def _traffic(base_url: str, order_ids: list[str], stop: threading.Event) -> int:
@@ -115,8 +124,6 @@ def test_ops_can_start_a_rebuild_over_http_and_see_it_finish(
     start_worker: Callable[..., Worker],
     database_url: str,
 ) -> None:
-    from tests.support import OPS_KEY
-
     api = start_api()
     start_worker("relay")
     start_worker("project", "summary")

@@ -10,8 +10,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ApiServer
-from tests.support import (
+from tests.helpers.api import (
     CHECKOUT_KEY,
     OPS_KEY,
     SUPPORT_KEY,
@@ -20,6 +19,7 @@ from tests.support import (
     place,
     put_product,
 )
+from tests.helpers.processes import ApiServer
 
 SKU = "SKU-REFUND"
 TOTAL = 2 * 1250

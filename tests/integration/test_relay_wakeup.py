@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from tests.conftest import plain_dsn
+from tests.helpers.stores import plain_dsn
 
 INSERT = (
     "INSERT INTO outbox (event_id, aggregate_id, aggregate_version, event_type,"

@@ -21,30 +21,22 @@ from typing import Any
 
 import httpx
 import psycopg
-import pytest
 
 from orders_cqrs.readmodels.search.index import ALIAS
-from tests.conftest import ROOT, ApiServer, Worker, worker_env
-from tests.integration.test_read_pipeline import run_verify
-from tests.integration.test_search import (
+from tests.helpers.api import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, put_product
+from tests.helpers.processes import ApiServer, Worker, run_verify, worker_env
+from tests.helpers.search import (
     api_log_tail,
     drain_stderr,
     opensearch_client,
-    reset_search_state,
     wait_for_support_index,
     wait_searchable,
 )
-from tests.support import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, put_product
+from tests.helpers.stores import ROOT
 
 SKU = "SKU-RB-SEARCH"
 WATCHED = 12  # orders of the customer the agent keeps searching for
 WATCHED_PREFIX = "ada.rebuild"
-
-
-@pytest.fixture
-def fresh_search_state() -> None:
-    """Delete the support indexes and their template before the test (OpenSearch is shared)."""
-    reset_search_state()
 
 
 def watched_order(n: int, customer_id: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import psycopg
 from redis.asyncio import Redis
 
 from orders_cqrs.relay.stream_retention import trim_acknowledged
-from tests.conftest import TEST_REDIS_URL
+from tests.helpers.stores import TEST_REDIS_URL
 
 STREAM = "retention.test"
 

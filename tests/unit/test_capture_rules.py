@@ -7,7 +7,7 @@ import pytest
 from orders_cqrs.domain.errors import CaptureRuleViolation, IllegalTransition
 from orders_cqrs.domain.events import EventType
 from orders_cqrs.domain.values import OrderStatus, PaymentState, StockState
-from tests.unit.builders import (
+from tests.helpers.builders import (
     CURRENCY,
     LATER,
     LINES,

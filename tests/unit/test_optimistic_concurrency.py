@@ -6,7 +6,7 @@ import pytest
 
 from orders_cqrs.domain.errors import VersionConflict
 from orders_cqrs.domain.values import OrderStatus
-from tests.unit.builders import assert_unchanged, freeze, order_in
+from tests.helpers.builders import assert_unchanged, freeze, order_in
 
 CURRENT = 3  # place → authorize → capture
 

@@ -17,7 +17,7 @@ from orders_cqrs.domain.errors import DomainError, IllegalTransition, RefundRule
 from orders_cqrs.domain.events import EventType
 from orders_cqrs.domain.order import Order
 from orders_cqrs.domain.values import OrderStatus as S
-from tests.unit.builders import LATER, REFUND_WINDOW, assert_unchanged, freeze, order_in
+from tests.helpers.builders import LATER, REFUND_WINDOW, assert_unchanged, freeze, order_in
 
 REFUND_ID = UUID("00000000-0000-4000-8000-0000000000a1")
 NOTE_ID = UUID("00000000-0000-4000-8000-0000000000b1")

@@ -11,7 +11,7 @@ import pytest
 from orders_cqrs.domain.errors import InvalidOrder
 from orders_cqrs.domain.events import EventType
 from orders_cqrs.domain.values import Customer, OrderLine, OrderStatus, PaymentState, StockState
-from tests.unit.builders import (
+from tests.helpers.builders import (
     CURRENCY,
     CUSTOMER,
     LINES,

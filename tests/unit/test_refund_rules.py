@@ -11,7 +11,7 @@ from orders_cqrs.domain.errors import RefundRuleViolation
 from orders_cqrs.domain.events import EventType
 from orders_cqrs.domain.order import Order
 from orders_cqrs.domain.values import OrderStatus, PaymentState
-from tests.unit.builders import (
+from tests.helpers.builders import (
     CURRENCY,
     NOW,
     OTHER_CURRENCY,

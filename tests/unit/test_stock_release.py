@@ -6,7 +6,7 @@ import pytest
 
 from orders_cqrs.domain.errors import IllegalTransition
 from orders_cqrs.domain.values import OrderStatus, PaymentState, StockState
-from tests.unit.builders import LATER, LINES, assert_unchanged, freeze, order_in
+from tests.helpers.builders import LATER, LINES, assert_unchanged, freeze, order_in
 
 
 @pytest.mark.parametrize(

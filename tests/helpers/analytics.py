@@ -1,5 +1,5 @@
-"""Shared by the analytics suites: a real ClickHouse engine (chDB) per test module, and orders
-scripted through the real aggregate on a controlled clock, turned into stream events."""
+"""Orders scripted through the real aggregate on a controlled clock, turned into stream events,
+for the analytics suites (their chDB engine is a fixture of ``tests/integration/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -8,40 +8,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from orders_cqrs.domain.order import Order
 from orders_cqrs.domain.values import Address, Customer, OrderLine
 from orders_cqrs.readmodels.analytics.projection import AnalyticsProjection
-from orders_cqrs.readmodels.analytics.schema import migrate
 from orders_cqrs.readmodels.analytics.session import ConnectSession
 from orders_cqrs.relay.wire import StreamEvent
 
 COUNTRY = {"Berlin": "DE", "Bavaria": "DE", "Île-de-France": "FR", "Madrid": "ES"}
-
-
-@pytest.fixture(scope="module")
-def chdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectSession]:
-    """The real ClickHouse engine in this process, in a directory of its own for the module.
-
-    chDB hosts one engine path per process, so the module closes it before the next opens.
-    """
-    path: Path = tmp_path_factory.mktemp("chdb")
-    session = ConnectSession(f"chdb://{path}")
-    yield session
-    session.close_sync()
-
-
-@pytest.fixture
-async def clean(chdb: ConnectSession) -> ConnectSession:
-    """The module's engine with the schema at head and both tables empty."""
-    await migrate(chdb)
-    for table in ("order_state", "order_events"):
-        await chdb.command(f"TRUNCATE TABLE {table}")
-        await chdb.command(f"SYSTEM START MERGES {table}")
-    return chdb
 
 
 async def stop_merges(session: ConnectSession) -> None:

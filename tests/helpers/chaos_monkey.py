@@ -13,8 +13,8 @@ from typing import Any
 import psycopg
 import redis
 
-from tests.chaos.crash_checks import consumer_of, consumer_pending, stream_client
-from tests.conftest import Worker
+from tests.helpers.processes import Worker
+from tests.helpers.stream_checks import consumer_of, consumer_pending, stream_client
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Request builders the suites share."""
+"""The public API as a client sees it: role keys, request headers, bodies and calls."""
 
 from __future__ import annotations
 
@@ -7,17 +7,6 @@ from typing import Any
 
 import httpx
 
-# Debian's Chromium, never a downloaded browser; these flags keep it off the closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 CHECKOUT_KEY = "ck_dev_checkout_key"
 SUPPORT_KEY = "sk_dev_support_key"
 OPS_KEY = "ok_dev_ops_key"

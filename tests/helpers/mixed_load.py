@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.support import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, headers, order_body, put_product
+from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, headers, order_body, put_product
 
 SKUS = tuple(f"SKU-CHAOS-{n}" for n in range(8))
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
 import psycopg
 import redis
 
-from tests.conftest import TEST_REDIS_URL, Worker
+from tests.helpers.processes import Worker
+from tests.helpers.stores import TEST_REDIS_URL
+from tests.helpers.waiting import wait_until
 
 STREAM = "orders.events"
 GROUP = "summary"
@@ -84,18 +85,6 @@ def unpublished(db: psycopg.Connection[Any]) -> int:
     row = db.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()
     assert row is not None
     return int(row[0])
-
-
-def wait_until(
-    condition: Callable[[], bool], seconds: float, what: str, poll: float = 0.1
-) -> float:
-    """Poll ``condition`` until true; the seconds it took. Fails naming ``what``."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > seconds:
-            raise AssertionError(f"{what}: not reached within {seconds:.0f} s")
-        time.sleep(poll)
-    return time.monotonic() - started
 
 
 def wait_for_drain(db: psycopg.Connection[Any], client: redis.Redis, seconds: float = 90) -> float:

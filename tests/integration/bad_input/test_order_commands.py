@@ -1,0 +1,279 @@
+"""Bad commands on an order (``POST /v1/orders/{id}/…``): bodies, ids, and well-formed
+commands that a rule of the order's state refuses."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY
+from tests.helpers.bad_requests import (
+    DROP,
+    MISSING,
+    ORDER,
+    Bad,
+    World,
+    assert_refused_and_nothing_changed,
+    invalid_refund,
+    refund,
+    send,
+    ship,
+    write_model,
+)
+from tests.helpers.problems import assert_problem
+
+CASES: dict[str, Bad] = {
+    # --- wrong types
+    "refund-amount-fraction": invalid_refund({"amount.amount": 19.98}),
+    "refund-currency-EURO": invalid_refund({"amount.currency": "EURO"}),
+    "capture-amount-fraction": Bad(
+        "POST",
+        f"{ORDER}/capture",
+        422,
+        "validation",
+        {"amount": {"amount": 19.98, "currency": "EUR"}},
+        key=OPS_KEY,
+        errors=True,
+    ),
+    "cancel-body-array": Bad("POST", f"{ORDER}/cancel", 422, "validation", [], errors=True),
+    # --- missing members
+    "missing-refund-reason": invalid_refund({"reason": DROP}),
+    "missing-tracking-number": Bad(
+        "POST",
+        f"{ORDER}/ship",
+        422,
+        "validation",
+        ship({"tracking_number": DROP}),
+        key=OPS_KEY,
+        errors=True,
+    ),
+    # --- unknown members
+    "unknown-in-note": Bad(
+        "POST",
+        f"{ORDER}/notes",
+        422,
+        "validation",
+        {"body": "hi", "pinned": True},
+        key=SUPPORT_KEY,
+        errors=True,
+    ),
+    # --- huge, negative and zero numbers
+    "refund-amount-zero": invalid_refund({"amount.amount": 0}),
+    "refund-amount-negative": invalid_refund({"amount.amount": -500}),
+    "refund-amount-2e63": invalid_refund({"amount.amount": 2**63}),
+    "capture-amount-zero": Bad(
+        "POST",
+        f"{ORDER}/capture",
+        422,
+        "validation",
+        {"amount": {"amount": 0, "currency": "EUR"}},
+        key=OPS_KEY,
+        errors=True,
+    ),
+    # --- too long, empty
+    "note-2001-chars": Bad(
+        "POST",
+        f"{ORDER}/notes",
+        422,
+        "validation",
+        {"body": "n" * 2001},
+        key=SUPPORT_KEY,
+        errors=True,
+    ),
+    "note-empty": Bad(
+        "POST", f"{ORDER}/notes", 422, "validation", {"body": ""}, key=SUPPORT_KEY, errors=True
+    ),
+    "cancel-reason-501-chars": Bad(
+        "POST", f"{ORDER}/cancel", 422, "validation", {"reason": "r" * 501}, errors=True
+    ),
+    "refund-reason-501-chars": invalid_refund({"reason": "r" * 501}),
+    "carrier-65-chars": Bad(
+        "POST",
+        f"{ORDER}/ship",
+        422,
+        "validation",
+        ship({"carrier": "c" * 65}),
+        key=OPS_KEY,
+        errors=True,
+    ),
+    "tracking-129-chars": Bad(
+        "POST",
+        f"{ORDER}/ship",
+        422,
+        "validation",
+        ship({"tracking_number": "t" * 129}),
+        key=OPS_KEY,
+        errors=True,
+    ),
+    # --- text PostgreSQL cannot store: NUL and lone surrogates
+    "nul-in-note": Bad(
+        "POST",
+        f"{ORDER}/notes",
+        422,
+        "validation",
+        {"body": "a\x00b"},
+        key=SUPPORT_KEY,
+        errors=True,
+    ),
+    "nul-in-cancel-reason": Bad(
+        "POST", f"{ORDER}/cancel", 422, "validation", {"reason": "\x00"}, errors=True
+    ),
+    "nul-in-refund-reason": invalid_refund({"reason": "late\x00"}),
+    "nul-in-carrier": Bad(
+        "POST",
+        f"{ORDER}/ship",
+        422,
+        "validation",
+        ship({"carrier": "D\x00HL"}),
+        key=OPS_KEY,
+        errors=True,
+    ),
+    "lone-surrogate-in-note": Bad(
+        "POST",
+        f"{ORDER}/notes",
+        422,
+        "validation",
+        {"body": "\ud83d"},
+        key=SUPPORT_KEY,
+        errors=True,
+    ),
+    # --- path ids: not an id, or no such order
+    "order-id-not-uuid": Bad("POST", "/v1/orders/order-42/cancel", 422, "validation", errors=True),
+    "order-id-not-uuid-notes": Bad(
+        "POST",
+        "/v1/orders/42/notes",
+        422,
+        "validation",
+        {"body": "hi"},
+        key=SUPPORT_KEY,
+        errors=True,
+    ),
+    "order-id-sql-ish": Bad(
+        "POST", "/v1/orders/1%27%20OR%201=1--/authorize", 422, "validation", errors=True
+    ),
+    "unknown-order-cancel": Bad("POST", f"{MISSING}/cancel", 404, "not-found"),
+    "unknown-order-authorize": Bad("POST", f"{MISSING}/authorize", 404, "not-found"),
+    "unknown-order-capture": Bad("POST", f"{MISSING}/capture", 404, "not-found", key=OPS_KEY),
+    "unknown-order-ship": Bad("POST", f"{MISSING}/ship", 404, "not-found", ship(), key=OPS_KEY),
+    "unknown-order-deliver": Bad("POST", f"{MISSING}/deliver", 404, "not-found", key=OPS_KEY),
+    "unknown-order-refund": Bad(
+        "POST", f"{MISSING}/refunds", 404, "not-found", refund(), key=SUPPORT_KEY
+    ),
+    "unknown-order-note": Bad(
+        "POST", f"{MISSING}/notes", 404, "not-found", {"body": "hi"}, key=SUPPORT_KEY
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_a_bad_command_gets_a_problem_and_changes_nothing(
+    world: World, db: psycopg.Connection[Any], case: Bad
+) -> None:
+    assert_refused_and_nothing_changed(world, db, case)
+
+
+# Well-formed requests that a rule of the order refuses, by the state the seeded order is in.
+RULE_CASES: dict[str, tuple[str, Bad]] = {
+    "capture-more-than-authorized": (
+        "authorized",
+        Bad(
+            "POST",
+            f"{ORDER}/capture",
+            422,
+            "capture-rule",
+            {"amount": {"amount": 2001, "currency": "EUR"}},
+            key=OPS_KEY,
+        ),
+    ),
+    "capture-in-another-currency": (
+        "authorized",
+        Bad(
+            "POST",
+            f"{ORDER}/capture",
+            422,
+            "capture-rule",
+            {"amount": {"amount": 100, "currency": "USD"}},
+            key=OPS_KEY,
+        ),
+    ),
+    "authorize-twice": ("authorized", Bad("POST", f"{ORDER}/authorize", 409, "illegal-transition")),
+    "ship-before-capture": (
+        "authorized",
+        Bad("POST", f"{ORDER}/ship", 409, "illegal-transition", ship(), key=OPS_KEY),
+    ),
+    "refund-before-capture": (
+        "authorized",
+        Bad("POST", f"{ORDER}/refunds", 422, "refund-rule", refund(), key=SUPPORT_KEY),
+    ),
+    "stale-if-match": (
+        "authorized",
+        Bad(
+            "POST",
+            f"{ORDER}/capture",
+            412,
+            "version-conflict",
+            key=OPS_KEY,
+            headers={"If-Match": '"1"'},
+        ),
+    ),
+    "refund-more-than-captured": (
+        "captured",
+        Bad(
+            "POST",
+            f"{ORDER}/refunds",
+            422,
+            "refund-rule",
+            refund({"amount.amount": 2001}),
+            key=SUPPORT_KEY,
+        ),
+    ),
+    "refund-in-another-currency": (
+        "captured",
+        Bad(
+            "POST",
+            f"{ORDER}/refunds",
+            422,
+            "refund-rule",
+            refund({"amount.currency": "USD"}),
+            key=SUPPORT_KEY,
+        ),
+    ),
+    "capture-twice": (
+        "captured",
+        Bad("POST", f"{ORDER}/capture", 409, "illegal-transition", key=OPS_KEY),
+    ),
+    "cancel-after-capture": ("captured", Bad("POST", f"{ORDER}/cancel", 409, "illegal-transition")),
+    "deliver-before-ship": (
+        "captured",
+        Bad("POST", f"{ORDER}/deliver", 409, "illegal-transition", key=OPS_KEY),
+    ),
+}
+
+
+def advance(world: World, state: str) -> None:
+    """Authorize (and capture) the seeded order through the API."""
+    steps = [("authorize", CHECKOUT_KEY)] + ([("capture", OPS_KEY)] if state == "captured" else [])
+    for verb, key in steps:
+        response = httpx.post(
+            f"{world.url}/v1/orders/{world.order_id}/{verb}",
+            headers={"Authorization": f"Bearer {key}", "Idempotency-Key": str(uuid.uuid4())},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(("state", "case"), list(RULE_CASES.values()), ids=list(RULE_CASES))
+def test_a_rule_refusal_gets_its_problem_and_changes_nothing(
+    world: World, db: psycopg.Connection[Any], state: str, case: Bad
+) -> None:
+    advance(world, state)
+    before = write_model(db)
+
+    response = send(world, case)
+
+    assert_problem(response, case.status, case.kind)
+    assert write_model(db) == before

@@ -1,0 +1,47 @@
+"""Bad order and customer reads (GET /v1/orders/{id}, GET /v1/customers/{id}/orders)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.helpers.bad_requests import (
+    ORDER,
+    Bad,
+    World,
+    assert_refused_and_nothing_changed,
+)
+
+CASES: dict[str, Bad] = {
+    "read-order-id-not-uuid": Bad("GET", "/v1/orders/order-42", 422, "validation", errors=True),
+    "read-min-version-zero": Bad("GET", ORDER + "?min_version=0", 422, "validation", errors=True),
+    "read-min-version-text": Bad(
+        "GET", ORDER + "?min_version=latest", 422, "validation", errors=True
+    ),
+    "read-min-version-2e63": Bad(
+        "GET", ORDER + f"?min_version={2**63}", 422, "validation", errors=True
+    ),
+    "customer-orders-limit-0": Bad(
+        "GET", f"/v1/customers/{uuid.UUID(int=1)}/orders?limit=0", 422, "validation", errors=True
+    ),
+    "customer-orders-limit-huge": Bad(
+        "GET",
+        f"/v1/customers/{uuid.UUID(int=1)}/orders?limit={10**30}",
+        422,
+        "validation",
+        errors=True,
+    ),
+    "customer-orders-id-not-uuid": Bad(
+        "GET", "/v1/customers/ada/orders", 422, "validation", errors=True
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_a_bad_read_gets_a_problem_and_changes_nothing(
+    world: World, db: psycopg.Connection[Any], case: Bad
+) -> None:
+    assert_refused_and_nothing_changed(world, db, case)
