@@ -15,7 +15,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 
 from orders_cqrs.domain.order import Order
 from orders_cqrs.domain.values import OrderStatus
-from orders_cqrs.errors import StoreUnavailable
+from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
 from orders_cqrs.readmodels.analytics.projection import AnalyticsProjection
 from orders_cqrs.readmodels.analytics.rows import EVENT_SCHEMA, STATE_SCHEMA

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orders_cqrs.errors import InvalidDashboardQuery
+from orders_cqrs.failures.refusals import InvalidDashboardQuery
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
 from orders_cqrs.readmodels.analytics.session import ConnectSession
 from tests.helpers.analytics import Script, project, stop_merges

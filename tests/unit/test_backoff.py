@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from orders_cqrs.backoff import doubling, full_jitter, pause
+from orders_cqrs.failures.backoff import doubling, full_jitter, pause
 
 
 def test_doubling_starts_at_the_base_and_stops_at_the_cap() -> None:

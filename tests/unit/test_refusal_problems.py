@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from orders_cqrs.api.problems import PROBLEMS, REFUSALS, refusal_type
 from orders_cqrs.domain.errors import DomainError
-from orders_cqrs.errors import (
+from orders_cqrs.failures.refusals import (
     AdminRefusal,
     InvalidQuery,
     RebuildRunning,

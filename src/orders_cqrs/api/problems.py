@@ -18,16 +18,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orders_cqrs.domain.errors import DomainError
-from orders_cqrs.errors import (
+from orders_cqrs.failures.refusals import (
     InvalidDashboardQuery,
     InvalidSearch,
     RebuildRunning,
     RebuildUnsupported,
     Refusal,
-    StoreBusy,
-    StoreUnavailable,
     UnknownProjection,
 )
+from orders_cqrs.failures.stores import StoreBusy, StoreUnavailable
 from orders_cqrs.readmodels.freshness import NotYetProjected
 
 PROBLEM_JSON = "application/problem+json"

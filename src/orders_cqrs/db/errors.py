@@ -1,6 +1,6 @@
 """Driver errors converted at the boundary into the few cases the service treats differently.
 
-The cases themselves (``StoreBusy``, ``StoreUnavailable``) live in ``orders_cqrs/errors.py``:
+The cases themselves (``StoreBusy``, ``StoreUnavailable``) live in ``failures/stores.py``:
 the read stores' adapters raise ``StoreUnavailable`` too.
 """
 
@@ -10,7 +10,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from orders_cqrs.errors import StoreBusy, StoreError, StoreUnavailable
+from orders_cqrs.failures.stores import StoreBusy, StoreError, StoreUnavailable
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"

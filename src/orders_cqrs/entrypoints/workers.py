@@ -10,10 +10,10 @@ import structlog
 from opensearchpy import AsyncOpenSearch
 from prometheus_client import start_http_server
 
-from orders_cqrs.backoff import doubling, pause
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.db.dead_letters import DeadLetterRepository
-from orders_cqrs.errors import StoreUnavailable
+from orders_cqrs.failures.backoff import doubling, pause
+from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.observability import metrics
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
 from orders_cqrs.readmodels.analytics.schema import migrate

@@ -21,9 +21,9 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from orders_cqrs.backoff import doubling, full_jitter, pause
 from orders_cqrs.db.dead_letters import DeadLetterRepository
-from orders_cqrs.errors import StoreUnavailable
+from orders_cqrs.failures.backoff import doubling, full_jitter, pause
+from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.observability import metrics
 from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.status import StatusBoard

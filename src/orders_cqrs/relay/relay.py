@@ -24,7 +24,6 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from orders_cqrs.backoff import full_jitter, pause
 from orders_cqrs.db.outbox import (
     ARM_SQL,
     EVENT_TYPE,
@@ -35,6 +34,7 @@ from orders_cqrs.db.outbox import (
     claim_unpublished,
 )
 from orders_cqrs.db.session import Session
+from orders_cqrs.failures.backoff import full_jitter, pause
 from orders_cqrs.observability import metrics
 from orders_cqrs.relay.stream_retention import trim_acknowledged
 from orders_cqrs.relay.wire import STREAM_FIELDS, outbox_fields

@@ -12,7 +12,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from orders_cqrs.api.envelope import KEY_PATTERN
-from orders_cqrs.errors import InvalidSearch
+from orders_cqrs.failures.refusals import InvalidSearch
 from orders_cqrs.readmodels.search.reader import SearchRequest, filter_values
 
 NOTE_MAX_CHARS = 2000

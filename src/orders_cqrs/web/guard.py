@@ -23,7 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orders_cqrs.api.auth import Principal
 from orders_cqrs.bootstrap import Container
-from orders_cqrs.errors import StoreError
+from orders_cqrs.failures.stores import StoreError
 from orders_cqrs.web.forms import FormError
 from orders_cqrs.web.render import error_page, secured
 from orders_cqrs.web.session import SUPPORT

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from orders_cqrs.api.auth import authenticate
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.config import ApiClient
-from orders_cqrs.errors import StoreUnavailable
+from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.web.forms import form_fields
 from orders_cqrs.web.guard import container_of, same_site_form
 from orders_cqrs.web.ops_chart import orders_chart

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from orders_cqrs.api.auth import Ops
 from orders_cqrs.api.deps import AdminDep, DashboardsDep
 from orders_cqrs.api.routes.responses import problems
-from orders_cqrs.errors import StoreUnavailable
+from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards, parse_group_by
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS

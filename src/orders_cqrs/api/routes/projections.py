@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from orders_cqrs.api.auth import Ops
 from orders_cqrs.api.deps import AdminDep
 from orders_cqrs.api.routes.responses import problems
-from orders_cqrs.errors import RebuildRunning, RebuildUnsupported, UnknownProjection
+from orders_cqrs.failures.refusals import RebuildRunning, RebuildUnsupported, UnknownProjection
 from orders_cqrs.readmodels.engine import replay_dead_letters
 from orders_cqrs.readmodels.port import Projection
 

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from orders_cqrs.api.auth import Support
 from orders_cqrs.api.deps import AdminDep, SupportSearchDep
 from orders_cqrs.api.routes.responses import problems
-from orders_cqrs.errors import InvalidSearch
+from orders_cqrs.failures.refusals import InvalidSearch
 from orders_cqrs.readmodels.search.reader import SORTS, BadCursor, SearchRequest, filter_values
 
 router = APIRouter(tags=["support"])

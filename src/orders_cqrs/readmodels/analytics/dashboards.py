@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orders_cqrs.errors import InvalidDashboardQuery
+from orders_cqrs.failures.refusals import InvalidDashboardQuery
 from orders_cqrs.readmodels.analytics.schema import SchemaGate
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession
 

@@ -24,7 +24,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-from orders_cqrs.errors import StoreUnavailable
+from orders_cqrs.failures.stores import StoreUnavailable
 
 T = TypeVar("T")
 

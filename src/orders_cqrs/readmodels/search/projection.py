@@ -16,7 +16,7 @@ from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
 
-from orders_cqrs.errors import StoreUnavailable
+from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.readmodels.port import Outcome, Projection
 from orders_cqrs.readmodels.search.index import IndexNames, document
 from orders_cqrs.relay.wire import StreamEvent

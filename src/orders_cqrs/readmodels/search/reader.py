@@ -12,7 +12,7 @@ from typing import Any
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import NotFoundError
 
-from orders_cqrs.errors import InvalidSearch
+from orders_cqrs.failures.refusals import InvalidSearch
 from orders_cqrs.readmodels.search.index import ALIAS
 
 SORTS = {

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from orders_cqrs.errors import StoreUnavailable
+from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.readmodels.port import Outcome, Projection
 from orders_cqrs.readmodels.summary.keys import DEFAULT_NAMESPACE, LUA_KEYS
 from orders_cqrs.relay.wire import StreamEvent

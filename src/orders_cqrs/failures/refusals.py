@@ -1,35 +1,14 @@
-"""Failures that are not order rules: stores that cannot serve, and refused queries or admin.
+"""Refusals that are not order rules: bad search or dashboard parameters, refused admin.
 
 ``domain/errors.py`` holds the rules of an order: a command that breaks one is refused,
 audited, and its problem names the rule. What is here is everything else, kept apart so that
 a bad search parameter or a refused rebuild never reads as something an order did wrong.
-
-Why a module of its own, importing nothing of ours: ``StoreUnavailable`` is raised by the
-write store's adapter (``db/errors.py`` converts psycopg and SQLAlchemy errors into it) and by
-the read stores' adapters (``readmodels/``: Redis, OpenSearch, ClickHouse), retried by the
-projection engine and answered with a 503 by the API and the consoles. ``readmodels`` must not
-depend on the driver-level ``db/errors.py`` nor ``db`` on the read side, and ``api/problems.py``
-must map the refusals by class without importing the route modules that raise them (they
-import ``api/problems.py``). Here, every one of them can import these without a cycle.
+``api/problems.py`` maps each class to its problem type without importing the route modules
+that raise them (they import ``api/problems.py``): here, every one of them can import these
+without a cycle.
 """
 
 from __future__ import annotations
-
-
-class StoreError(Exception):
-    """A store cannot serve the request right now; the request itself may be fine."""
-
-
-class StoreBusy(StoreError):
-    """A write-store lock or statement timed out: the same request may succeed if retried."""
-
-
-class StoreUnavailable(StoreError):
-    """A store cannot be reached: retry later.
-
-    The projection engine retries the same batch for this and never dead-letters it; the API
-    and the consoles answer 503 with ``Retry-After``.
-    """
 
 
 class Refusal(Exception):
