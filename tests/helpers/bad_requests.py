@@ -13,11 +13,13 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, order_body
 from tests.helpers.problems import assert_problem
@@ -53,6 +55,11 @@ def _edit(body: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 def order(changes: dict[str, Any] | None = None) -> dict[str, Any]:
     """A valid PlaceOrder body for the seeded SKU, with ``changes``."""
     return _edit(order_body(items=[(SKU, 1)]), changes or {})
+
+
+def order_json(changes: dict[str, Any] | None = None) -> bytes:
+    """A valid PlaceOrder body as ``json.dumps`` writes it, for rows that edit its text."""
+    return json.dumps(order(changes)).encode()
 
 
 def product(changes: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -112,6 +119,11 @@ class Bad:
     errors: bool = False  # a validation problem with an ``errors`` list
 
 
+def rows(cases: dict[str, Any]) -> pytest.MarkDecorator:
+    """Parametrize a test over a table: one case per row, named by the row's key."""
+    return pytest.mark.parametrize("case", list(cases.values()), ids=list(cases))
+
+
 def post_order(status: int, kind: str, body: Any, **options: Any) -> Bad:
     return Bad("POST", "/v1/orders", status, kind, body=body, **options)
 
@@ -120,19 +132,42 @@ def invalid_order(changes: dict[str, Any]) -> Bad:
     return post_order(422, "validation", order(changes), errors=True)
 
 
+def invalid_raw_order(raw: bytes) -> Bad:
+    """A PlaceOrder request whose bytes are sent as written, refused by validation."""
+    return post_order(422, "validation", None, raw=raw, errors=True)
+
+
 def invalid_product(changes: dict[str, Any]) -> Bad:
     return Bad(
         "PUT", f"/v1/inventory/{SKU}", 422, "validation", product(changes), key=OPS_KEY, errors=True
     )
 
 
+def invalid_command(verb: str, body: Any, key: str = CHECKOUT_KEY) -> Bad:
+    """A command on the seeded order whose body (or path) validation refuses."""
+    return Bad("POST", f"{ORDER}/{verb}", 422, "validation", body, key=key, errors=True)
+
+
 def invalid_refund(changes: dict[str, Any]) -> Bad:
-    return Bad(
-        "POST", f"{ORDER}/refunds", 422, "validation", refund(changes), key=SUPPORT_KEY, errors=True
-    )
+    return invalid_command("refunds", refund(changes), SUPPORT_KEY)
+
+
+def invalid_shipment(changes: dict[str, Any]) -> Bad:
+    return invalid_command("ship", ship(changes), OPS_KEY)
+
+
+def invalid_capture(amount: int | float, currency: str = "EUR") -> Bad:
+    return invalid_command("capture", {"amount": {"amount": amount, "currency": currency}}, OPS_KEY)
+
+
+def invalid_note(body: dict[str, Any]) -> Bad:
+    return invalid_command("notes", body, SUPPORT_KEY)
 
 
 # ----------------------------------------------------------------------------- the world
+
+
+RowCheck = Callable[[Bad], None]  # the ``assert_refused`` fixture: a row against the world
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from tests.helpers.api import order_body, place, put_product
-from tests.helpers.bad_requests import SKU, World
+from tests.helpers.bad_requests import SKU, RowCheck, World, assert_refused_and_nothing_changed
 from tests.helpers.processes import ApiServer, worker_env
 
 
@@ -35,3 +35,9 @@ def world(server: ApiServer, db: psycopg.Connection[Any]) -> World:
     response = place(server.url, order_body(items=[(SKU, 2)]))
     assert response.status_code == 201, response.text
     return World(server.url, response.json()["order_id"])
+
+
+@pytest.fixture
+def assert_refused(world: World, db: psycopg.Connection[Any]) -> RowCheck:
+    """Send a row against the seeded world: it gets its problem and changes nothing."""
+    return lambda case: assert_refused_and_nothing_changed(world, db, case)

@@ -3,22 +3,17 @@ resource: refused before the body is even looked at, and nothing changes."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
-import pytest
-
 from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY
 from tests.helpers.bad_requests import (
     ORDER,
     SKU,
     Bad,
-    World,
-    assert_refused_and_nothing_changed,
+    RowCheck,
     order,
     post_order,
     product,
     refund,
+    rows,
     ship,
 )
 
@@ -60,8 +55,8 @@ CASES: dict[str, Bad] = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+@rows(CASES)
 def test_a_request_without_the_right_key_gets_a_problem_and_changes_nothing(
-    world: World, db: psycopg.Connection[Any], case: Bad
+    case: Bad, assert_refused: RowCheck
 ) -> None:
-    assert_refused_and_nothing_changed(world, db, case)
+    assert_refused(case)

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import psycopg
-import pytest
 
 from tests.helpers.api import OPS_KEY, SUPPORT_KEY
 from tests.helpers.bad_requests import (
@@ -17,77 +16,65 @@ from tests.helpers.bad_requests import (
     ORDER,
     SKU,
     Bad,
+    RowCheck,
     World,
-    assert_refused_and_nothing_changed,
-    order,
+    order_json,
     oversized_order,
-    post_order,
     product,
+    rows,
     write_model,
 )
 from tests.helpers.problems import assert_problem
 
+
+def malformed(raw: bytes, path: str = "/v1/orders", **options: Any) -> Bad:
+    """A POST of ``raw`` bytes that are not JSON: 400 before any route sees them."""
+    return Bad("POST", path, 400, "malformed-request", raw=raw, **options)
+
+
+def too_large(method: str, path: str, **options: Any) -> Bad:
+    """A request over the body cap: 413, whether its length is declared or streamed."""
+    return Bad(method, path, 413, "payload-too-large", **options)
+
+
+ONE_MB = b" " * 1_000_000 + b"{}"
 CASES: dict[str, Bad] = {
     # --- not JSON at all: 400 malformed-request
-    "malformed-json-truncated": post_order(400, "malformed-request", None, raw=b'{"customer": '),
-    "malformed-json-trailing-comma": post_order(
-        400, "malformed-request", None, raw=b'{"items": [],}'
+    "malformed-json-truncated": malformed(b'{"customer": '),
+    "malformed-json-trailing-comma": malformed(b'{"items": [],}'),
+    "malformed-json-single-quotes": malformed(b"{'a': 1}"),
+    "malformed-json-invalid-utf8": malformed(order_json().replace(b"Ada", b"\xff\xfe")),
+    "malformed-json-nested-too-deep": malformed(b"[" * 30_000 + b"]" * 30_000),
+    "malformed-json-5000-digit-number": malformed(
+        b'{"items": [{"sku": "SKU-OK", "quantity": 1' + b"0" * 5000 + b"}]}"
     ),
-    "malformed-json-single-quotes": post_order(400, "malformed-request", None, raw=b"{'a': 1}"),
-    "malformed-json-invalid-utf8": post_order(
-        400,
-        "malformed-request",
-        None,
-        raw=json.dumps(order()).encode().replace(b"Ada", b"\xff\xfe"),
-    ),
-    "malformed-json-nested-too-deep": post_order(
-        400, "malformed-request", None, raw=b"[" * 30_000 + b"]" * 30_000
-    ),
-    "malformed-json-5000-digit-number": post_order(
-        400,
-        "malformed-request",
-        None,
-        raw=b'{"items": [{"sku": "SKU-OK", "quantity": 1' + b"0" * 5000 + b"}]}",
-    ),
-    "malformed-json-on-command": Bad(
-        "POST", f"{ORDER}/cancel", 400, "malformed-request", raw=b'{"reason": "x"'
-    ),
+    "malformed-json-on-command": malformed(b'{"reason": "x"', f"{ORDER}/cancel"),
     "malformed-json-on-inventory": Bad(
         "PUT", f"/v1/inventory/{SKU}", 400, "malformed-request", raw=b"{", key=OPS_KEY
     ),
     # --- too big: 413, declared or streamed
-    "body-over-64k-content-length": post_order(
-        413, "payload-too-large", None, raw=oversized_order()
+    "body-over-64k-content-length": too_large("POST", "/v1/orders", raw=oversized_order()),
+    "body-over-64k-chunked": too_large("POST", "/v1/orders", raw=oversized_order(), chunked=True),
+    "body-1mb-content-length": too_large("POST", "/v1/orders", raw=ONE_MB),
+    "body-1mb-chunked": too_large("POST", "/v1/orders", raw=ONE_MB, chunked=True),
+    "body-over-64k-on-notes": too_large(
+        "POST", f"{ORDER}/notes", body={"body": "x" * 70_000}, key=SUPPORT_KEY
     ),
-    "body-over-64k-chunked": post_order(
-        413, "payload-too-large", None, raw=oversized_order(), chunked=True
-    ),
-    "body-1mb-content-length": post_order(
-        413, "payload-too-large", None, raw=b" " * 1_000_000 + b"{}"
-    ),
-    "body-1mb-chunked": post_order(
-        413, "payload-too-large", None, raw=b" " * 1_000_000 + b"{}", chunked=True
-    ),
-    "body-over-64k-on-notes": Bad(
-        "POST", f"{ORDER}/notes", 413, "payload-too-large", {"body": "x" * 70_000}, key=SUPPORT_KEY
-    ),
-    "body-over-64k-on-inventory": Bad(
+    "body-over-64k-on-inventory": too_large(
         "PUT",
         f"/v1/inventory/{SKU}",
-        413,
-        "payload-too-large",
-        product({"name": "x" * 70_000}),
+        body=product({"name": "x" * 70_000}),
         key=OPS_KEY,
         chunked=True,
     ),
 }
 
 
-@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+@rows(CASES)
 def test_a_body_that_is_not_json_or_too_big_gets_a_problem_and_changes_nothing(
-    world: World, db: psycopg.Connection[Any], case: Bad
+    case: Bad, assert_refused: RowCheck
 ) -> None:
-    assert_refused_and_nothing_changed(world, db, case)
+    assert_refused(case)
 
 
 def test_the_body_cap_is_exact(world: World, db: psycopg.Connection[Any]) -> None:

@@ -15,32 +15,40 @@ from tests.helpers.bad_requests import (
     ORDER,
     SKU,
     Bad,
+    RowCheck,
     World,
-    assert_refused_and_nothing_changed,
     order,
     post_order,
     product,
+    rows,
     write_model,
 )
 from tests.helpers.problems import PROBLEM_JSON, TYPE_PREFIX
 
+
+def not_json(content_type: str | None, body: Any = None, **options: Any) -> Bad:
+    """A PlaceOrder whose body is not declared JSON: 415 before anything parses it."""
+    return post_order(415, "unsupported-media-type", body, content_type=content_type, **options)
+
+
+def without_idempotency_key(method: str, path: str, **options: Any) -> Bad:
+    """A mutating call that sends no (or its own, malformed) ``Idempotency-Key``."""
+    return Bad(method, path, 422, "validation", idempotency_key=False, errors=True, **options)
+
+
+def bad_idempotency_key(value: str) -> Bad:
+    return without_idempotency_key(
+        "POST", "/v1/orders", body=order(), headers={"Idempotency-Key": value}
+    )
+
+
 CASES: dict[str, Bad] = {
     # --- not JSON by content type: 415 before anything parses it
-    "text-plain": post_order(415, "unsupported-media-type", order(), content_type="text/plain"),
-    "form-urlencoded": post_order(
-        415,
-        "unsupported-media-type",
-        None,
-        raw=b"a=1",
-        content_type="application/x-www-form-urlencoded",
-    ),
-    "xml": post_order(
-        415, "unsupported-media-type", None, raw=b"<order/>", content_type="application/xml"
-    ),
-    "no-content-type": post_order(415, "unsupported-media-type", order(), content_type=None),
-    "text-plain-chunked": post_order(
-        415, "unsupported-media-type", order(), content_type="text/plain", chunked=True
-    ),
+    "text-plain": not_json("text/plain", order()),
+    "form-urlencoded": not_json("application/x-www-form-urlencoded", raw=b"a=1"),
+    "xml": not_json("application/xml", raw=b"<order/>"),
+    "no-content-type": not_json(None, order()),
+    "text-plain-chunked": not_json("text/plain", order(), chunked=True),
     "text-plain-on-inventory": Bad(
         "PUT",
         f"/v1/inventory/{SKU}",
@@ -60,64 +68,25 @@ CASES: dict[str, Bad] = {
         key=SUPPORT_KEY,
     ),
     # --- Idempotency-Key: every mutating call needs one, and a well-formed one
-    "missing-idempotency-key-place": post_order(
-        422, "validation", order(), idempotency_key=False, errors=True
+    "missing-idempotency-key-place": without_idempotency_key("POST", "/v1/orders", body=order()),
+    "missing-idempotency-key-inventory": without_idempotency_key(
+        "PUT", f"/v1/inventory/{SKU}", body=product(), key=OPS_KEY
     ),
-    "missing-idempotency-key-inventory": Bad(
-        "PUT",
-        f"/v1/inventory/{SKU}",
-        422,
-        "validation",
-        product(),
-        key=OPS_KEY,
-        idempotency_key=False,
-        errors=True,
+    "missing-idempotency-key-note": without_idempotency_key(
+        "POST", f"{ORDER}/notes", body={"body": "hi"}, key=SUPPORT_KEY
     ),
-    "missing-idempotency-key-note": Bad(
-        "POST",
-        f"{ORDER}/notes",
-        422,
-        "validation",
-        {"body": "hi"},
-        key=SUPPORT_KEY,
-        idempotency_key=False,
-        errors=True,
-    ),
-    "missing-idempotency-key-cancel": Bad(
-        "POST", f"{ORDER}/cancel", 422, "validation", idempotency_key=False, errors=True
-    ),
-    "idempotency-key-with-space": post_order(
-        422,
-        "validation",
-        order(),
-        idempotency_key=False,
-        headers={"Idempotency-Key": "a b"},
-        errors=True,
-    ),
-    "idempotency-key-256-chars": post_order(
-        422,
-        "validation",
-        order(),
-        idempotency_key=False,
-        headers={"Idempotency-Key": "k" * 256},
-        errors=True,
-    ),
-    "idempotency-key-empty": post_order(
-        422,
-        "validation",
-        order(),
-        idempotency_key=False,
-        headers={"Idempotency-Key": ""},
-        errors=True,
-    ),
+    "missing-idempotency-key-cancel": without_idempotency_key("POST", f"{ORDER}/cancel"),
+    "idempotency-key-with-space": bad_idempotency_key("a b"),
+    "idempotency-key-256-chars": bad_idempotency_key("k" * 256),
+    "idempotency-key-empty": bad_idempotency_key(""),
 }
 
 
-@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+@rows(CASES)
 def test_a_bad_header_gets_a_problem_and_changes_nothing(
-    world: World, db: psycopg.Connection[Any], case: Bad
+    case: Bad, assert_refused: RowCheck
 ) -> None:
-    assert_refused_and_nothing_changed(world, db, case)
+    assert_refused(case)
 
 
 @pytest.mark.parametrize(

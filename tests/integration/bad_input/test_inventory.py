@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
-import pytest
-
 from tests.helpers.api import OPS_KEY
-from tests.helpers.bad_requests import (
-    DROP,
-    SKU,
-    Bad,
-    World,
-    assert_refused_and_nothing_changed,
-    invalid_product,
-    product,
-)
+from tests.helpers.bad_requests import DROP, SKU, Bad, RowCheck, invalid_product, product, rows
 
 CASES: dict[str, Bad] = {
     # --- wrong types
@@ -66,8 +53,8 @@ CASES: dict[str, Bad] = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+@rows(CASES)
 def test_a_bad_product_request_gets_a_problem_and_changes_nothing(
-    world: World, db: psycopg.Connection[Any], case: Bad
+    case: Bad, assert_refused: RowCheck
 ) -> None:
-    assert_refused_and_nothing_changed(world, db, case)
+    assert_refused(case)

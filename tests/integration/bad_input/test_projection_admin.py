@@ -5,53 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
-import pytest
-
 from tests.helpers.api import OPS_KEY
-from tests.helpers.bad_requests import (
-    Bad,
-    World,
-    assert_refused_and_nothing_changed,
-)
+from tests.helpers.bad_requests import Bad, RowCheck, rows
+
+REPLAY = "/v1/projections/summary/dead-letters/replay"
+
+
+def invalid_replay(body: dict[str, Any]) -> Bad:
+    return Bad("POST", REPLAY, 422, "validation", body, key=OPS_KEY, errors=True)
+
 
 CASES: dict[str, Bad] = {
-    "replay-ids-numeric-strings": Bad(
-        "POST",
-        "/v1/projections/summary/dead-letters/replay",
-        422,
-        "validation",
-        {"ids": ["1", "2"]},
-        key=OPS_KEY,
-        errors=True,
-    ),
-    "replay-ids-floats": Bad(
-        "POST",
-        "/v1/projections/summary/dead-letters/replay",
-        422,
-        "validation",
-        {"ids": [1.0]},
-        key=OPS_KEY,
-        errors=True,
-    ),
-    "replay-ids-object": Bad(
-        "POST",
-        "/v1/projections/summary/dead-letters/replay",
-        422,
-        "validation",
-        {"ids": {"1": True}},
-        key=OPS_KEY,
-        errors=True,
-    ),
-    "replay-unknown-member": Bad(
-        "POST",
-        "/v1/projections/summary/dead-letters/replay",
-        422,
-        "validation",
-        {"all": True},
-        key=OPS_KEY,
-        errors=True,
-    ),
+    "replay-ids-numeric-strings": invalid_replay({"ids": ["1", "2"]}),
+    "replay-ids-floats": invalid_replay({"ids": [1.0]}),
+    "replay-ids-object": invalid_replay({"ids": {"1": True}}),
+    "replay-unknown-member": invalid_replay({"all": True}),
     "replay-unknown-projection": Bad(
         "POST", "/v1/projections/nope/dead-letters/replay", 404, "not-found", key=OPS_KEY
     ),
@@ -61,8 +29,8 @@ CASES: dict[str, Bad] = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+@rows(CASES)
 def test_a_bad_admin_request_gets_a_problem_and_changes_nothing(
-    world: World, db: psycopg.Connection[Any], case: Bad
+    case: Bad, assert_refused: RowCheck
 ) -> None:
-    assert_refused_and_nothing_changed(world, db, case)
+    assert_refused(case)

@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-import psycopg
-import pytest
-
-from tests.helpers.bad_requests import (
-    ORDER,
-    Bad,
-    World,
-    assert_refused_and_nothing_changed,
-)
+from tests.helpers.bad_requests import ORDER, Bad, RowCheck, rows
 
 CASES: dict[str, Bad] = {
     "read-order-id-not-uuid": Bad("GET", "/v1/orders/order-42", 422, "validation", errors=True),
@@ -40,8 +31,6 @@ CASES: dict[str, Bad] = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
-def test_a_bad_read_gets_a_problem_and_changes_nothing(
-    world: World, db: psycopg.Connection[Any], case: Bad
-) -> None:
-    assert_refused_and_nothing_changed(world, db, case)
+@rows(CASES)
+def test_a_bad_read_gets_a_problem_and_changes_nothing(case: Bad, assert_refused: RowCheck) -> None:
+    assert_refused(case)

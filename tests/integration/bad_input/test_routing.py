@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
-import pytest
-
 from tests.helpers.api import OPS_KEY
-from tests.helpers.bad_requests import (
-    ORDER,
-    SKU,
-    Bad,
-    World,
-    assert_refused_and_nothing_changed,
-    order,
-    product,
-)
+from tests.helpers.bad_requests import ORDER, SKU, Bad, RowCheck, order, product, rows
 
 CASES: dict[str, Bad] = {
     "unknown-route": Bad("GET", "/v1/nothing-here", 404, "not-found"),
@@ -32,8 +19,8 @@ CASES: dict[str, Bad] = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+@rows(CASES)
 def test_an_unknown_route_or_method_gets_a_problem_and_changes_nothing(
-    world: World, db: psycopg.Connection[Any], case: Bad
+    case: Bad, assert_refused: RowCheck
 ) -> None:
-    assert_refused_and_nothing_changed(world, db, case)
+    assert_refused(case)
