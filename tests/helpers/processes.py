@@ -61,6 +61,9 @@ class ApiServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        # Nobody else holds this process (the fixtures only track servers that started):
+        # left running, it would keep its database connections until the machine runs out.
+        self.kill9()
         raise RuntimeError("api did not become ready")
 
     def kill9(self) -> None:
