@@ -9,7 +9,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -94,6 +95,48 @@ def start_api(database_url: str) -> Iterator[Callable[..., ApiServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def start_pipeline(
+    db: psycopg.Connection[Any],
+    start_api: Callable[..., ApiServer],
+    start_worker: Callable[..., Worker],
+) -> Callable[..., ApiServer]:
+    """Start the read pipeline on an empty database: an API, a relay and projectors behind it.
+
+    ``projections`` names the projectors to run (the summary unless told otherwise),
+    ``relay`` and ``projector`` are extra settings of those processes; the other keywords are
+    the API's settings.
+    """
+
+    def start(
+        projections: Sequence[str] = ("summary",),
+        relay: Mapping[str, str] | None = None,
+        projector: Mapping[str, str] | None = None,
+        **api_settings: str,
+    ) -> ApiServer:
+        api = start_api(**api_settings)
+        start_worker("relay", **(relay or {}))
+        for name in projections:
+            start_worker("project", name, **(projector or {}))
+        return api
+
+    return start
+
+
+@pytest.fixture
+def dashboards_api(start_pipeline: Callable[..., ApiServer], tmp_path: Path) -> ApiServer:
+    """An API that projects analytics itself (chDB is in-process, on the test's own path), with
+    1 s SLAs so that pending and authorized orders are stuck soon, and a relay polling often."""
+    return start_pipeline(
+        projections=(),
+        relay={"relay_poll_seconds": "0.2"},
+        clickhouse_url=f"chdb://{tmp_path / 'chdb'}",
+        stuck_authorizing_seconds="1",
+        stuck_authorized_seconds="1",
+        projection_block_ms="200",
+    )
 
 
 @pytest.fixture

@@ -16,10 +16,11 @@ import psycopg
 import pytest
 
 from tests.helpers.chaos_monkey import relays_in_transaction
-from tests.helpers.mixed_load import run_mixed_load, stock_products
-from tests.helpers.processes import ApiServer, Worker, run_verify
+from tests.helpers.mixed_load import run_mixed_load
+from tests.helpers.processes import ApiServer, Worker
 from tests.helpers.stream_checks import (
     acknowledged_but_not_applied,
+    assert_verified,
     consumer_of,
     consumer_pending,
     group_backlog,
@@ -31,7 +32,6 @@ from tests.helpers.stream_checks import (
     stream_event_ids,
     summary_mismatches,
     unpublished,
-    verify_counts,
     wait_for_drain,
 )
 from tests.helpers.waiting import wait_until
@@ -51,14 +51,12 @@ def _stop(worker: Worker) -> tuple[int, float]:
 
 def test_projector_sigterm_mid_backlog_exits_0_leaving_nothing_pending_and_a_successor_converges(
     db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
+    stocked_api: ApiServer,
     start_worker: Callable[..., Worker],
     database_url: str,
 ) -> None:
-    api = start_api()
-    stock_products(api.url)
     start_worker("relay")
-    load = run_mixed_load(api.url, ORDERS)
+    load = run_mixed_load(stocked_api.url, ORDERS)
     assert load.unexpected == [], load.unexpected[:10]
     client = stream_client()
     outbox = outbox_event_ids(db)
@@ -93,9 +91,7 @@ def test_projector_sigterm_mid_backlog_exits_0_leaving_nothing_pending_and_a_suc
 
     start_worker("project", "summary", projection_batch_size="20")
     wait_for_drain(db, client)
-    verified = run_verify(database_url)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert verify_counts(verified.stdout) == (ORDERS, 0, 0, 0), verified.stdout
+    assert_verified(database_url, ORDERS)
     assert summary_mismatches(db, client) == []
     print(
         f"{ORDERS} orders, {len(outbox)} events, {backlog} stream entries with redeliveries;"
@@ -107,13 +103,11 @@ def test_projector_sigterm_mid_backlog_exits_0_leaving_nothing_pending_and_a_suc
 
 def test_relay_sigterm_mid_backlog_exits_0_with_its_batch_marked_and_a_successor_publishes_the_rest(
     db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
+    stocked_api: ApiServer,
     start_worker: Callable[..., Worker],
     database_url: str,
 ) -> None:
-    api = start_api()
-    stock_products(api.url)
-    load = run_mixed_load(api.url, ORDERS)  # no relay yet: the whole load is backlog
+    load = run_mixed_load(stocked_api.url, ORDERS)  # no relay yet: the whole load is backlog
     assert load.unexpected == [], load.unexpected[:10]
     outbox = outbox_event_ids(db)
     client = stream_client()
@@ -150,9 +144,7 @@ def test_relay_sigterm_mid_backlog_exits_0_with_its_batch_marked_and_a_successor
 
     start_worker("project", "summary")
     wait_for_drain(db, client)
-    verified = run_verify(database_url)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert verify_counts(verified.stdout) == (ORDERS, 0, 0, 0), verified.stdout
+    assert_verified(database_url, ORDERS)
     print(
         f"{ORDERS} orders, {len(outbox)} outbox rows; SIGTERM after {len(marked)} published;"
         f" stopped in {seconds:.2f} s; {sum(in_stream.values())} stream entries in the end"

@@ -18,10 +18,11 @@ import psycopg
 import pytest
 
 from tests.helpers.chaos_monkey import ChaosMonkey, Supervised
-from tests.helpers.mixed_load import run_mixed_load, stock_products
-from tests.helpers.processes import ApiServer, Worker, run_verify
+from tests.helpers.mixed_load import run_mixed_load
+from tests.helpers.processes import ApiServer, Worker
 from tests.helpers.stores import plain_dsn
 from tests.helpers.stream_checks import (
+    assert_verified,
     group_backlog,
     open_dead_letters,
     outbox_event_ids,
@@ -29,7 +30,6 @@ from tests.helpers.stream_checks import (
     stream_event_ids,
     summary_mismatches,
     unpublished,
-    verify_counts,
     wait_for_drain,
 )
 
@@ -55,13 +55,11 @@ def lost_rows(db: psycopg.Connection[Any], event_ids: set[str]) -> list[tuple[An
 
 def test_kill_9_of_relay_and_projector_under_load_loses_nothing_and_the_summary_converges(
     db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
+    stocked_api: ApiServer,
     start_worker: Callable[..., Worker],
     database_url: str,
 ) -> None:
     seed = int(os.environ.get("CHAOS_SEED", random.randrange(1_000_000)))
-    api = start_api()
-    stock_products(api.url)
     relay = Supervised("relay", lambda: start_worker("relay", **RELAY)).launch()
     projector = Supervised(
         "projector", lambda: start_worker("project", "summary", **PROJECTOR)
@@ -69,7 +67,7 @@ def test_kill_9_of_relay_and_projector_under_load_loses_nothing_and_the_summary_
 
     with ChaosMonkey([relay, projector], plain_dsn(database_url), seed=seed) as monkey:
         load = run_mixed_load(
-            api.url, ORDERS, CLIENTS, until=lambda: monkey.has_killed_each(MIN_KILLS)
+            stocked_api.url, ORDERS, CLIENTS, until=lambda: monkey.has_killed_each(MIN_KILLS)
         )
     chaos = monkey.log
     story = f"seed {seed}; load {load.seconds:.1f} s; " + "; ".join(chaos.events)
@@ -85,9 +83,7 @@ def test_kill_9_of_relay_and_projector_under_load_loses_nothing_and_the_summary_
     client = stream_client()
     drain_seconds = wait_for_drain(db, client)
 
-    verified = run_verify(database_url)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert verify_counts(verified.stdout) == (load.placed, 0, 0, 0), verified.stdout
+    assert_verified(database_url, load.placed)
 
     # Invariant 3: every committed outbox row reached the stream, none is left behind.
     outbox = outbox_event_ids(db)

@@ -14,17 +14,17 @@ import psycopg
 import pytest
 
 from tests.helpers.chaos_monkey import RelayOverlapSampler
-from tests.helpers.mixed_load import run_mixed_load, stock_products
-from tests.helpers.processes import ApiServer, Worker, run_verify
+from tests.helpers.mixed_load import run_mixed_load
+from tests.helpers.processes import ApiServer, Worker
 from tests.helpers.stores import plain_dsn
 from tests.helpers.stream_checks import (
+    assert_verified,
     group_backlog,
     outbox_event_ids,
     stream_client,
     stream_event_ids,
     summary_mismatches,
     unpublished,
-    verify_counts,
     wait_for_drain,
 )
 
@@ -37,17 +37,15 @@ pytestmark = pytest.mark.slow
 
 def test_three_relays_publish_every_outbox_row_and_the_summary_converges(
     db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
+    stocked_api: ApiServer,
     start_worker: Callable[..., Worker],
     database_url: str,
 ) -> None:
-    api = start_api()
-    stock_products(api.url)
     relays = [start_worker("relay", **RELAY) for _ in range(RELAYS)]
     start_worker("project", "summary", projection_batch_size="20")
 
     with RelayOverlapSampler(plain_dsn(database_url)) as overlap:
-        load = run_mixed_load(api.url, ORDERS)
+        load = run_mixed_load(stocked_api.url, ORDERS)
         client = stream_client()
         drain_seconds = wait_for_drain(db, client)
     assert load.unexpected == [], load.unexpected[:10]
@@ -68,9 +66,7 @@ def test_three_relays_publish_every_outbox_row_and_the_summary_converges(
     assert entries >= len(outbox), figures
     assert overlap.peak >= 2, f"the relays never claimed concurrently; {figures}"
 
-    verified = run_verify(database_url)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert verify_counts(verified.stdout) == (ORDERS, 0, 0, 0), verified.stdout
+    assert_verified(database_url, ORDERS)
     mismatches = summary_mismatches(db, client)
     assert mismatches == [], f"{len(mismatches)} orders differ, e.g. {mismatches[:3]}; {figures}"
     assert group_backlog(client) == (0, 0)

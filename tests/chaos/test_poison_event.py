@@ -17,8 +17,15 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, headers, order_body, place, put_product
-from tests.helpers.processes import ApiServer, Worker
+from tests.helpers.api import (
+    OPS_KEY,
+    headers,
+    order_body,
+    place,
+    put_product,
+    read_order,
+)
+from tests.helpers.processes import ApiServer
 from tests.helpers.waiting import wait_until_projected
 
 SKU = "SKU-POISON"
@@ -86,18 +93,14 @@ def wait_for_status(
 
 
 def test_a_poison_event_is_dead_lettered_and_replayable_while_the_projection_moves_on(
-    db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
+    db: psycopg.Connection[Any], start_pipeline: Callable[..., ApiServer]
 ) -> None:
     db.execute("DELETE FROM projection_dead_letters")  # `db` does not truncate this table
-    api = start_api()
-    start_worker("relay")
-    start_worker(
-        "project",
-        "summary",
-        projection_max_attempts=str(MAX_ATTEMPTS),
-        projection_retry_base_seconds="0.05",
+    api = start_pipeline(
+        projector={
+            "projection_max_attempts": str(MAX_ATTEMPTS),
+            "projection_retry_base_seconds": "0.05",
+        }
     )
     put_product(api.url, SKU, on_hand=100)
     victim = place(api.url, order_body(items=[(SKU, 1)])).json()
@@ -122,7 +125,7 @@ def test_a_poison_event_is_dead_lettered_and_replayable_while_the_projection_mov
     assert letter["replayed_at"] is None
 
     # The summary still holds the last good version of the victim, and says so.
-    current = httpx.get(f"{api.url}/v1/orders/{victim_id}", headers=headers(CHECKOUT_KEY))
+    current = read_order(api.url, victim_id)
     assert current.status_code == 200
     assert current.json()["freshness"]["source_version"] == victim_version
 
@@ -164,12 +167,7 @@ def test_a_poison_event_is_dead_lettered_and_replayable_while_the_projection_mov
 
     replayed = dead_letter_row(db, poison_id)
     assert replayed is not None and replayed["replayed_at"] is not None, replayed
-    read = httpx.get(
-        f"{api.url}/v1/orders/{victim_id}",
-        params={"min_version": poison_version},
-        headers=headers(CHECKOUT_KEY),
-        timeout=10,
-    )
+    read = read_order(api.url, victim_id, min_version=poison_version)
     assert read.status_code == 200, read.text
     assert read.json()["version"] == poison_version
     assert read.json()["freshness"]["source_version"] == poison_version

@@ -17,10 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import psycopg
 
 from tests.helpers.api import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, put_product
-from tests.helpers.processes import ApiServer, Worker
+from tests.helpers.processes import ApiServer
 
 SKU = "SKU-RYW"
 TRIES = 1_000
@@ -100,13 +99,12 @@ def run_tries(base_url: str, count: int, tally: Tally) -> None:
 
 
 def test_a_read_at_min_version_is_fresh_or_an_explicit_503_never_older_state(
-    db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
+    start_pipeline: Callable[..., ApiServer],
 ) -> None:
-    api = start_api(read_wait_budget_seconds=WAIT_BUDGET_SECONDS)
-    start_worker("relay", relay_publish_delay_seconds=RELAY_DELAY_SECONDS)
-    start_worker("project", "summary")
+    api = start_pipeline(
+        relay={"relay_publish_delay_seconds": RELAY_DELAY_SECONDS},
+        read_wait_budget_seconds=WAIT_BUDGET_SECONDS,
+    )
     put_product(api.url, SKU, on_hand=TRIES * 2)
 
     tally = Tally()

@@ -5,7 +5,6 @@ the page refresh itself when a new order gets stuck."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,31 +14,17 @@ import psycopg
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.helpers.api import (
-    CHECKOUT_KEY,
     OPS_KEY,
     SUPPORT_KEY,
-    command,
+    authorize,
     headers,
-    order_body,
-    place,
+    place_in,
     put_product,
 )
 from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.helpers.processes import ApiServer, Worker
+from tests.helpers.processes import ApiServer
 
 CARD, WALLET = "sandbox-card", "sandbox-wallet"
-
-
-def place_in(base_url: str, region: str, provider: str, token: str = "tok_approve") -> str:
-    body = order_body(items=[("SKU-OPS", 1)], provider=provider, token=token)
-    body["shipping_address"]["region"] = region
-    placed = place(base_url, body)
-    assert placed.status_code == 201, placed.text
-    return str(placed.json()["order_id"])
-
-
-def authorize(base_url: str, order_id: str) -> None:
-    command(base_url, order_id, "authorize", str(uuid.uuid4()), CHECKOUT_KEY)
 
 
 def wait_projected(base_url: str, applied: int) -> None:
@@ -59,18 +44,9 @@ def cell(page: Page, region: str, provider: str) -> Any:
 
 
 def test_the_ops_page_shows_the_stuck_grid_and_chart_and_refreshes_itself(
-    db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
-    tmp_path: Path,
+    dashboards_api: ApiServer,
 ) -> None:
-    api = start_api(
-        clickhouse_url=f"chdb://{tmp_path / 'chdb'}",
-        stuck_authorizing_seconds="1",
-        stuck_authorized_seconds="1",
-        projection_block_ms="200",
-    )
-    start_worker("relay", relay_poll_seconds="0.2")
+    api = dashboards_api
     put_product(api.url, "SKU-OPS", on_hand=100)
     for region, provider, count in (
         ("Berlin", CARD, 2),
@@ -79,10 +55,10 @@ def test_the_ops_page_shows_the_stuck_grid_and_chart_and_refreshes_itself(
         ("Madrid", WALLET, 3),
     ):
         for _ in range(count):
-            place_in(api.url, region, provider)
-    authorize(api.url, place_in(api.url, "Bavaria", WALLET))
+            place_in(api.url, "SKU-OPS", region, provider)
+    authorize(api.url, place_in(api.url, "SKU-OPS", "Bavaria", WALLET))
     for _ in range(2):
-        authorize(api.url, place_in(api.url, "Madrid", CARD, token="tok_decline"))
+        authorize(api.url, place_in(api.url, "SKU-OPS", "Madrid", CARD, token="tok_decline"))
     wait_projected(api.url, applied=13)  # 10 placed, 1 authorized, 2 declined
     time.sleep(1.1)  # past the 1 s SLAs
 
@@ -127,7 +103,7 @@ def test_the_ops_page_shows_the_stuck_grid_and_chart_and_refreshes_itself(
         expect(analytics).to_be_visible()
         expect(analytics.locator("td").first).to_have_text("0")  # lag in events
 
-        place_in(api.url, "Berlin", CARD)  # one more, to be picked up by the refresh
+        place_in(api.url, "SKU-OPS", "Berlin", CARD)  # one more, to be picked up by the refresh
         expect(cell(page, "Berlin", CARD)).to_have_attribute("data-count", "3", timeout=25_000)
         expect(page.locator("[data-stuck-total]")).to_have_text("9")
         page.screenshot(path=str(ARTIFACTS / "ops-page.png"), full_page=True)

@@ -18,9 +18,17 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from orders_cqrs.readmodels.search.index import ALIAS
-from tests.helpers.api import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, place, put_product
+from tests.helpers.api import (
+    CHECKOUT_KEY,
+    SUPPORT_KEY,
+    headers,
+    order_body,
+    place,
+    place_one,
+    put_product,
+)
 from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.helpers.processes import ApiServer, Worker
+from tests.helpers.processes import ApiServer
 from tests.helpers.stores import OPENSEARCH_URL, ROOT
 
 OPENSEARCH = OPENSEARCH_URL
@@ -78,18 +86,9 @@ class Console:
 
 
 @pytest.fixture
-def console(
-    db: psycopg.Connection[Any],
-    fresh_search_index: None,
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
-) -> Console:
+def console(fresh_search_index: None, start_pipeline: Callable[..., ApiServer]) -> Console:
     require_prefix_analysis()
-    api = start_api()
-    start_worker("relay")
-    start_worker("project", "summary")
-    start_worker("project", "search")
-    return Console(api)
+    return Console(start_pipeline(projections=("summary", "search")))
 
 
 def grace_order(customer_id: str, items: list[tuple[str, int]]) -> dict[str, Any]:
@@ -262,15 +261,11 @@ def test_the_console_needs_a_support_key_and_keeps_it_in_a_strict_cookie(
 
 
 def test_a_bad_note_is_shown_again_with_its_reason_and_a_lagging_read_catches_up(
-    db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
+    db: psycopg.Connection[Any], start_pipeline: Callable[..., ApiServer]
 ) -> None:
-    api = start_api(read_wait_budget_seconds="0.3")
-    start_worker("relay")
-    start_worker("project", "summary")
+    api = start_pipeline(read_wait_budget_seconds="0.3")
     put_product(api.url, "SKU-WEB-MUG", on_hand=10, price=1250)
-    order_id = place(api.url, order_body(items=[("SKU-WEB-MUG", 1)])).json()["order_id"]
+    order_id = place_one(api.url, "SKU-WEB-MUG")
     with agent_client(api.url) as agent:
         page = agent.get(f"/support/orders/{order_id}", params={"min_version": 1})
         deadline = time.monotonic() + 20

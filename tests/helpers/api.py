@@ -74,6 +74,35 @@ def place(base_url: str, body: dict[str, Any], key: str | None = None) -> httpx.
     )
 
 
+def place_one(base_url: str, sku: str) -> str:
+    """Place one unit of ``sku`` for a fresh customer; the new order's id."""
+    placed = place(base_url, order_body(items=[(sku, 1)]))
+    assert placed.status_code == 201, placed.text
+    return str(placed.json()["order_id"])
+
+
+def place_in(
+    base_url: str, sku: str, region: str, provider: str, token: str = "tok_approve"
+) -> str:
+    """Place one unit of ``sku`` shipped to ``region``, paid with ``provider``; its id."""
+    body = order_body(items=[(sku, 1)], provider=provider, token=token)
+    body["shipping_address"]["region"] = region
+    placed = place(base_url, body)
+    assert placed.status_code == 201, placed.text
+    return str(placed.json()["order_id"])
+
+
+def read_order(base_url: str, order_id: str, min_version: int | None = None) -> httpx.Response:
+    """GET /v1/orders/{id} as the checkout frontend, asking for ``min_version`` if given."""
+    params = {} if min_version is None else {"min_version": min_version}
+    return httpx.get(
+        f"{base_url}/v1/orders/{order_id}",
+        params=params,
+        headers=headers(CHECKOUT_KEY),
+        timeout=10,
+    )
+
+
 def command(
     base_url: str,
     order_id: str,
@@ -90,3 +119,8 @@ def command(
         headers=headers(role_key, key, **extra),
         timeout=30,
     )
+
+
+def authorize(base_url: str, order_id: str) -> httpx.Response:
+    """POST /v1/orders/{id}/authorize as the checkout frontend, with a fresh idempotency key."""
+    return command(base_url, order_id, "authorize", str(uuid.uuid4()), CHECKOUT_KEY)

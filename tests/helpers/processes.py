@@ -137,24 +137,23 @@ class Worker:
         return int(self.process.returncode)
 
 
+def run_cli(
+    database_url: str, *args: str, timeout: float = 120, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """``orders-cqrs <args>`` against the test stores (plus ``ORDERS_<KEY>`` settings)."""
+    return subprocess.run(
+        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **worker_env(database_url, settings)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def run_verify(
     database_url: str, wait: float = 20, projections: tuple[str, ...] = ("summary",)
 ) -> subprocess.CompletedProcess[str]:
     """``orders-cqrs verify`` against the test stores, for the given read models."""
     chosen = [arg for name in projections for arg in ("--projection", name)]
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orders_cqrs.entrypoints.cli",
-            "verify",
-            "--wait",
-            str(wait),
-            *chosen,
-        ],
-        cwd=ROOT,
-        env={**os.environ, **worker_env(database_url, {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(database_url, "verify", "--wait", str(wait), *chosen)

@@ -16,7 +16,7 @@ from typing import Any, cast
 import psycopg
 import redis
 
-from tests.helpers.processes import Worker
+from tests.helpers.processes import Worker, run_verify
 from tests.helpers.stores import TEST_REDIS_URL
 from tests.helpers.waiting import wait_until
 
@@ -170,14 +170,26 @@ def summary_mismatches(db: psycopg.Connection[Any], client: redis.Redis) -> list
     return mismatches
 
 
-def verify_counts(stdout: str) -> tuple[int, int, int, int]:
-    """(checked, missing, behind, ahead) of the summary line of ``orders-cqrs verify``."""
+def verify_counts(stdout: str, projection: str = GROUP) -> tuple[int, int, int, int]:
+    """(checked, missing, behind, ahead) of a read model's line of ``orders-cqrs verify``."""
     for line in stdout.splitlines():
         parts = line.split()
-        if parts and parts[0] == GROUP:
-            checked, missing, behind, ahead = (int(p) for p in parts[1:5])
+        if parts and parts[0] == projection:
+            assert len(parts) == 5, line
+            checked, missing, behind, ahead = (int(p) for p in parts[1:])
             return checked, missing, behind, ahead
-    raise AssertionError(f"no summary line in verify output:\n{stdout}")
+    raise AssertionError(f"no {projection} line in verify output:\n{stdout}")
+
+
+def assert_verified(
+    database_url: str, orders: int, projections: tuple[str, ...] = (GROUP,), wait: float = 20
+) -> None:
+    """``orders-cqrs verify`` passes, each read model holding exactly the ``orders`` of the
+    write model: none missing, behind or ahead."""
+    verified = run_verify(database_url, wait=wait, projections=projections)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    for name in projections:
+        assert verify_counts(verified.stdout, name) == (orders, 0, 0, 0), verified.stdout
 
 
 def _id_key(stream_id: str) -> tuple[int, int]:

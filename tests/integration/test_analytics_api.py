@@ -4,11 +4,7 @@ each answer saying how fresh it is."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,27 +16,14 @@ import psycopg
 from tests.helpers.api import (
     CHECKOUT_KEY,
     OPS_KEY,
-    command,
+    authorize,
     headers,
-    order_body,
-    place,
+    place_in,
     put_product,
 )
-from tests.helpers.processes import ApiServer, Worker, worker_env
-from tests.helpers.stores import ROOT
+from tests.helpers.processes import ApiServer, run_cli
 
-
-def place_in(base_url: str, region: str, provider: str, token: str) -> str:
-    """Place one order shipped to ``region``, paid with ``provider``; returns its id."""
-    body = order_body(items=[("SKU-DASH", 1)], provider=provider, token=token)
-    body["shipping_address"]["region"] = region
-    placed = place(base_url, body)
-    assert placed.status_code == 201, placed.text
-    return str(placed.json()["order_id"])
-
-
-def authorize(base_url: str, order_id: str) -> httpx.Response:
-    return command(base_url, order_id, "authorize", str(uuid.uuid4()), CHECKOUT_KEY)
+SKU = "SKU-DASH"
 
 
 def poll(url: str, params: dict[str, str], ready: Callable[[dict[str, Any]], bool]) -> Any:
@@ -57,24 +40,15 @@ def poll(url: str, params: dict[str, str], ready: Callable[[dict[str, Any]], boo
 
 
 def test_orders_placed_authorized_and_declined_reach_both_dashboards_with_freshness(
-    db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
-    tmp_path: Path,
+    db: psycopg.Connection[Any], dashboards_api: ApiServer
 ) -> None:
-    api = start_api(
-        clickhouse_url=f"chdb://{tmp_path / 'chdb'}",
-        stuck_authorizing_seconds="1",
-        stuck_authorized_seconds="1",
-        projection_block_ms="200",
-    )
-    start_worker("relay", relay_poll_seconds="0.2")
-    put_product(api.url, "SKU-DASH", on_hand=50)
+    api = dashboards_api
+    put_product(api.url, SKU, on_hand=50)
     since = datetime.now(UTC) - timedelta(minutes=1)
-    pending_card = place_in(api.url, "Berlin", "sandbox-card", "tok_approve")
-    approved = place_in(api.url, "Berlin", "sandbox-card", "tok_approve")
-    declined = place_in(api.url, "Madrid", "sandbox-wallet", "tok_decline")
-    pending_wallet = place_in(api.url, "Madrid", "sandbox-wallet", "tok_approve")
+    pending_card = place_in(api.url, SKU, "Berlin", "sandbox-card")
+    approved = place_in(api.url, SKU, "Berlin", "sandbox-card")
+    declined = place_in(api.url, SKU, "Madrid", "sandbox-wallet", "tok_decline")
+    pending_wallet = place_in(api.url, SKU, "Madrid", "sandbox-wallet")
     assert authorize(api.url, approved).json()["status"] == "AUTHORIZED"
     assert authorize(api.url, declined).json()["status"] == "PAYMENT_DECLINED"
     time.sleep(1.2)  # past the 1 s SLAs
@@ -159,14 +133,12 @@ def test_without_clickhouse_the_dashboards_say_so_with_a_503(
 def test_a_separate_analytics_projector_refuses_chdb_with_a_clear_message(
     database_url: str, tmp_path: Path
 ) -> None:
-    env = worker_env(database_url, {"clickhouse_url": f"chdb://{tmp_path / 'chdb'}"})
-    done = subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "project", "analytics"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
+    done = run_cli(
+        database_url,
+        "project",
+        "analytics",
         timeout=60,
+        clickhouse_url=f"chdb://{tmp_path / 'chdb'}",
     )
     assert done.returncode == 2
     assert "chDB is in-process: the API process projects analytics" in done.stderr

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import redis
 
-from tests.helpers.api import order_body, place, put_product
-from tests.helpers.processes import ApiServer, worker_env
-from tests.helpers.stores import ROOT, TEST_REDIS_URL
+from tests.helpers.api import place_one, put_product
+from tests.helpers.processes import ApiServer, run_cli
+from tests.helpers.stores import TEST_REDIS_URL
 
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "dead-letters", *args],
-        cwd=ROOT,
-        env={**os.environ, **worker_env(database_url, {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli(database_url, "dead-letters", *args, timeout=60)
 
 
 def test_a_parked_event_is_listed_and_replayed_into_the_summary(
@@ -33,7 +24,7 @@ def test_a_parked_event_is_listed_and_replayed_into_the_summary(
 ) -> None:
     api = start_api()
     put_product(api.url, "SKU-DLQ", on_hand=5)
-    order_id = place(api.url, order_body(items=[("SKU-DLQ", 1)])).json()["order_id"]
+    order_id = place_one(api.url, "SKU-DLQ")
     row = db.execute(
         "SELECT event_id, position, aggregate_version, event_type, schema_version, occurred_at,"
         " headers, payload FROM outbox WHERE aggregate_id = %s",

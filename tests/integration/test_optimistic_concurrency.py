@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 from typing import Any
 
@@ -12,8 +11,8 @@ import psycopg
 import pytest
 
 from tests.helpers.api import (
-    CHECKOUT_KEY,
     SUPPORT_KEY,
+    authorize,
     command,
     headers,
     order_body,
@@ -29,7 +28,7 @@ def _authorized_order(base_url: str) -> str:
     placed = place(base_url, order_body(items=[("SKU-OCC", 1)]))
     assert placed.status_code == 201, placed.text
     order_id = str(placed.json()["order_id"])
-    authorized = command(base_url, order_id, "authorize", str(uuid.uuid4()), CHECKOUT_KEY)
+    authorized = authorize(base_url, order_id)
     assert authorized.json()["version"] == 2, authorized.text
     return order_id
 

@@ -11,32 +11,31 @@ import httpx
 import psycopg
 import redis
 
-from tests.helpers.api import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, place, put_product
-from tests.helpers.processes import ApiServer, Worker, run_verify
+from tests.helpers.api import (
+    CHECKOUT_KEY,
+    SUPPORT_KEY,
+    headers,
+    order_body,
+    place,
+    place_one,
+    put_product,
+    read_order,
+)
+from tests.helpers.processes import ApiServer, run_verify
 from tests.helpers.stores import TEST_REDIS_URL
 from tests.helpers.waiting import wait_until_projected
 
 
 def test_a_placed_order_is_readable_at_its_version_with_freshness(
-    db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
-    database_url: str,
+    db: psycopg.Connection[Any], start_pipeline: Callable[..., ApiServer], database_url: str
 ) -> None:
-    api = start_api(read_wait_budget_seconds="15")  # generous: workers may still be starting
-    start_worker("relay")
-    start_worker("project", "summary")
+    api = start_pipeline(read_wait_budget_seconds="15")  # generous: workers may still be starting
     put_product(api.url, "SKU-READ", on_hand=10)
     customer = str(uuid.uuid4())
     placed = place(api.url, order_body(items=[("SKU-READ", 2)], customer_id=customer))
     order_id, version = placed.json()["order_id"], placed.json()["version"]
 
-    read = httpx.get(
-        f"{api.url}/v1/orders/{order_id}",
-        params={"min_version": version},
-        headers=headers(CHECKOUT_KEY),
-        timeout=10,
-    )
+    read = read_order(api.url, order_id, min_version=version)
     assert read.status_code == 200, read.text
     body = read.json()
     assert body["version"] == version and body["status"] == "PENDING_PAYMENT"
@@ -64,12 +63,7 @@ def test_a_placed_order_is_readable_at_its_version_with_freshness(
     assert [n["body"] for n in support.json()["order"]["notes"]] == ["called back"]
 
     second = place(api.url, order_body(items=[("SKU-READ", 1)], customer_id=customer)).json()
-    httpx.get(
-        f"{api.url}/v1/orders/{second['order_id']}",
-        params={"min_version": 1},
-        headers=headers(CHECKOUT_KEY),
-        timeout=10,
-    )
+    read_order(api.url, second["order_id"], min_version=1)
     listing = httpx.get(f"{api.url}/v1/customers/{customer}/orders", headers=headers(CHECKOUT_KEY))
     assert [o["order_id"] for o in listing.json()["orders"]] == [second["order_id"], order_id]
 
@@ -79,40 +73,29 @@ def test_a_placed_order_is_readable_at_its_version_with_freshness(
 
 
 def test_min_version_beyond_the_projection_is_a_clear_503_never_older_data(
-    db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
+    start_pipeline: Callable[..., ApiServer],
 ) -> None:
-    api = start_api(read_wait_budget_seconds="0.3")
-    start_worker("relay")
-    start_worker("project", "summary")
+    api = start_pipeline(read_wait_budget_seconds="0.3")
     put_product(api.url, "SKU-READ", on_hand=10)
-    order_id = place(api.url, order_body(items=[("SKU-READ", 1)])).json()["order_id"]
+    order_id = place_one(api.url, "SKU-READ")
     wait_until_projected(api.url, order_id, 1)
-    ahead = httpx.get(
-        f"{api.url}/v1/orders/{order_id}", params={"min_version": 2}, headers=headers(CHECKOUT_KEY)
-    )
+    ahead = read_order(api.url, order_id, min_version=2)
     assert ahead.status_code == 503
     assert ahead.headers["content-type"] == "application/problem+json"
     assert ahead.headers["Retry-After"] == "1"
     problem = ahead.json()
     assert problem["type"].endswith(":projection-lagging")
     assert (problem["min_version"], problem["projected_version"]) == (2, 1)
-    unknown = httpx.get(f"{api.url}/v1/orders/{uuid.uuid4()}", headers=headers(CHECKOUT_KEY))
+    unknown = read_order(api.url, str(uuid.uuid4()))
     assert unknown.status_code == 404
 
 
 def test_verify_reports_drift_and_exits_non_zero(
-    db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
-    database_url: str,
+    start_pipeline: Callable[..., ApiServer], database_url: str
 ) -> None:
-    api = start_api()
-    start_worker("relay")
-    start_worker("project", "summary")
+    api = start_pipeline()
     put_product(api.url, "SKU-READ", on_hand=10)
-    order_id = place(api.url, order_body(items=[("SKU-READ", 1)])).json()["order_id"]
+    order_id = place_one(api.url, "SKU-READ")
     assert run_verify(database_url).returncode == 0
     redis.Redis.from_url(TEST_REDIS_URL).delete(f"summary:v1:order:{order_id}")
     drifted = run_verify(database_url, wait=5)
@@ -121,17 +104,13 @@ def test_verify_reports_drift_and_exits_non_zero(
 
 
 def test_the_relay_wakes_on_notify_without_waiting_for_its_poll(
-    db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
+    start_pipeline: Callable[..., ApiServer],
 ) -> None:
-    api = start_api()
-    start_worker("relay", relay_poll_seconds="120")
-    start_worker("project", "summary")
+    api = start_pipeline(relay={"relay_poll_seconds": "120"})
     put_product(api.url, "SKU-READ", on_hand=10)
-    first = place(api.url, order_body(items=[("SKU-READ", 1)])).json()["order_id"]
+    first = place_one(api.url, "SKU-READ")
     wait_until_projected(api.url, first, 1, seconds=20)  # the relay is up and listening now
     started = time.monotonic()
-    second = place(api.url, order_body(items=[("SKU-READ", 1)])).json()["order_id"]
+    second = place_one(api.url, "SKU-READ")
     wait_until_projected(api.url, second, 1, seconds=10)
     assert time.monotonic() - started < 10  # far below the 120 s poll: NOTIFY woke the relay

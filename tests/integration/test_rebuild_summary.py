@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import httpx
-import psycopg
 import redis
 
 from tests.helpers.api import (
@@ -21,11 +16,12 @@ from tests.helpers.api import (
     SUPPORT_KEY,
     headers,
     order_body,
-    place,
+    place_one,
     put_product,
+    read_order,
 )
-from tests.helpers.processes import ApiServer, Worker, run_verify, worker_env
-from tests.helpers.stores import ROOT, TEST_REDIS_URL
+from tests.helpers.processes import ApiServer, run_cli, run_verify
+from tests.helpers.stores import TEST_REDIS_URL
 from tests.helpers.waiting import wait_until_projected
 
 
@@ -65,18 +61,11 @@ def _reader(base_url: str, watched: list[str], stop: threading.Event, misses: li
 
 
 def test_rebuild_under_traffic_flips_namespace_with_zero_drift_and_no_empty_reads(
-    db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
-    database_url: str,
+    start_pipeline: Callable[..., ApiServer], database_url: str
 ) -> None:
-    api = start_api()
-    start_worker("relay")
-    start_worker("project", "summary")
+    api = start_pipeline()
     put_product(api.url, "SKU-RB", on_hand=100_000)
-    watched = [
-        place(api.url, order_body(items=[("SKU-RB", 1)])).json()["order_id"] for _ in range(20)
-    ]
+    watched = [place_one(api.url, "SKU-RB") for _ in range(20)]
     for order_id in watched:
         wait_until_projected(api.url, order_id, 1)
 
@@ -93,14 +82,7 @@ def test_rebuild_under_traffic_flips_namespace_with_zero_drift_and_no_empty_read
     for thread in threads:
         thread.start()
     time.sleep(1.0)
-    rebuild = subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "rebuild", "summary"],
-        cwd=ROOT,
-        env={**os.environ, **worker_env(database_url, {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    rebuild = run_cli(database_url, "rebuild", "summary")
     time.sleep(1.0)
     stop.set()
     for thread in threads:
@@ -119,16 +101,11 @@ def test_rebuild_under_traffic_flips_namespace_with_zero_drift_and_no_empty_read
 
 
 def test_ops_can_start_a_rebuild_over_http_and_see_it_finish(
-    db: psycopg.Connection[Any],
-    start_api: Callable[..., ApiServer],
-    start_worker: Callable[..., Worker],
-    database_url: str,
+    start_pipeline: Callable[..., ApiServer], database_url: str
 ) -> None:
-    api = start_api()
-    start_worker("relay")
-    start_worker("project", "summary")
+    api = start_pipeline()
     put_product(api.url, "SKU-RB", on_hand=10)
-    order_id = place(api.url, order_body(items=[("SKU-RB", 1)])).json()["order_id"]
+    order_id = place_one(api.url, "SKU-RB")
     wait_until_projected(api.url, order_id, 1)
     started = httpx.post(f"{api.url}/v1/projections/summary/rebuild", headers=headers(OPS_KEY))
     assert started.status_code == 202, started.text
@@ -141,10 +118,7 @@ def test_ops_can_start_a_rebuild_over_http_and_see_it_finish(
             break
         time.sleep(0.1)
     assert state == "done: v1 → v2"
-    assert (
-        httpx.get(f"{api.url}/v1/orders/{order_id}", headers=headers(CHECKOUT_KEY)).status_code
-        == 200
-    )
+    assert read_order(api.url, order_id).status_code == 200
     assert run_verify(database_url).returncode == 0
     unknown = httpx.post(f"{api.url}/v1/projections/nope/rebuild", headers=headers(OPS_KEY))
     assert unknown.status_code == 404

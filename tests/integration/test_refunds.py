@@ -11,9 +11,9 @@ import psycopg
 import pytest
 
 from tests.helpers.api import (
-    CHECKOUT_KEY,
     OPS_KEY,
     SUPPORT_KEY,
+    authorize,
     command,
     order_body,
     place,
@@ -31,7 +31,7 @@ def _order(base_url: str, *, capture: bool = True) -> str:
     placed = place(base_url, order_body(items=[(SKU, 2)]))
     assert placed.status_code == 201, placed.text
     order_id = str(placed.json()["order_id"])
-    authorized = command(base_url, order_id, "authorize", str(uuid.uuid4()), CHECKOUT_KEY)
+    authorized = authorize(base_url, order_id)
     assert authorized.status_code == 200, authorized.text
     if capture:
         captured = command(base_url, order_id, "capture", str(uuid.uuid4()), OPS_KEY)

@@ -9,10 +9,7 @@ empty, and afterwards ``verify --projection search`` finds no drift.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -24,7 +21,7 @@ import psycopg
 
 from orders_cqrs.readmodels.search.index import ALIAS
 from tests.helpers.api import CHECKOUT_KEY, SUPPORT_KEY, headers, order_body, put_product
-from tests.helpers.processes import ApiServer, Worker, run_verify, worker_env
+from tests.helpers.processes import ApiServer, Worker, run_cli, run_verify
 from tests.helpers.search import (
     api_log_tail,
     drain_stderr,
@@ -32,7 +29,6 @@ from tests.helpers.search import (
     wait_for_support_index,
     wait_searchable,
 )
-from tests.helpers.stores import ROOT
 
 SKU = "SKU-RB-SEARCH"
 WATCHED = 12  # orders of the customer the agent keeps searching for
@@ -162,14 +158,7 @@ def test_rebuild_under_traffic_swaps_the_alias_to_v2_and_search_never_comes_back
     try:
         time.sleep(1.0)
         started = time.monotonic()
-        rebuild = subprocess.run(
-            [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "rebuild", "search"],
-            cwd=ROOT,
-            env={**os.environ, **worker_env(database_url, {})},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        rebuild = run_cli(database_url, "rebuild", "search")
         rebuild_seconds = time.monotonic() - started
         time.sleep(1.0)
     finally:
