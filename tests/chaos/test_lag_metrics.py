@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import psycopg
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.api import OPS_KEY, headers, order_body, place, put_product
+from tests.helpers.metrics import metric, wait_for_metrics
 from tests.helpers.processes import ApiServer, Worker, free_port
 from tests.helpers.stores import plain_dsn
 from tests.helpers.waiting import wait_until_projected
@@ -25,41 +25,6 @@ SKU = "SKU-LAG"
 N = 12  # orders placed while the projector is stopped
 M = 7  # orders placed while the relay is stopped
 MAX_ATTEMPTS = 3
-
-Labels = dict[str, str]
-
-
-def scrape(port: int) -> list[tuple[str, Labels, float]]:
-    """Every sample of a worker's /metrics as (name, labels, value)."""
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    return [
-        (sample.name, dict(sample.labels), float(sample.value))
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    ]
-
-
-def metric(port: int, name: str, **labels: str) -> float | None:
-    """Sum of the samples called ``name`` whose labels include ``labels`` (None: no sample)."""
-    values = [
-        value
-        for sample_name, sample_labels, value in scrape(port)
-        if sample_name == name and labels.items() <= sample_labels.items()
-    ]
-    return sum(values) if values else None
-
-
-def wait_for_metrics(port: int, seconds: float = 20) -> None:
-    """Poll until the worker's metrics endpoint answers."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"no /metrics on port {port}")
 
 
 def wait_for_value(

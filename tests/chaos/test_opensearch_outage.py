@@ -4,7 +4,7 @@ Stops the real OpenSearch (``scripts/services stop opensearch``) under a running
 summary and search projectors. Checkouts and summary reads must not notice; the search
 projection must retry (lag visible to ops, nothing dead-lettered) and catch up by itself once
 OpenSearch is back. The ``opensearch_outage`` fixture always starts OpenSearch again, even when
-the test fails: every other suite on this machine needs it.
+the test fails.
 
 A document OpenSearch refuses for good (a mapping conflict) is the opposite case: it must be
 retried a bounded number of times, parked with OpenSearch's error, and not hold back the
@@ -14,76 +14,33 @@ orders after it.
 from __future__ import annotations
 
 import json
-import re
 import statistics
-import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import psycopg
-import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, headers, order_body, put_product
+from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, headers, put_product
+from tests.helpers.metrics import metric
+from tests.helpers.outage import StoreOutage, place_many
 from tests.helpers.problems import assert_unavailable_problem
-from tests.helpers.processes import ApiServer, Worker, free_port, run_verify
+from tests.helpers.processes import ApiServer, Worker, free_port
 from tests.helpers.search import (
     drain_stderr,
-    opensearch_answers,
     wait_for_support_index,
     wait_searchable,
 )
-from tests.helpers.stores import ROOT
+from tests.helpers.stream_checks import assert_verified
 from tests.helpers.waiting import wait_for, wait_until_projected
 
-SERVICES = ROOT / "scripts" / "services"
 SKU = "SKU-OS-OUTAGE"
 ORDERS_IN_OUTAGE = 50
 # Another session may start OpenSearch while ours is stopped (the browser tests start it when
-# it is down). A window during which OpenSearch answered again proves nothing: it is redone.
+# it is down): such a window is redone, up to this many times (see StoreOutage).
 OUTAGE_ATTEMPTS = 3
-
-
-def services(action: str) -> None:
-    """``scripts/services <action> opensearch``, failing loudly."""
-    done = subprocess.run(
-        [str(SERVICES), action, "opensearch"], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, f"services {action} opensearch: {done.stdout}{done.stderr}"
-
-
-@pytest.fixture
-def opensearch_outage() -> Iterator[Callable[[], None]]:
-    """A function that stops OpenSearch; it is started again on teardown, whatever happened."""
-    try:
-        yield lambda: services("stop")
-    finally:
-        services("start")
-
-
-def place_timed(client: httpx.Client) -> tuple[httpx.Response, float]:
-    """POST /v1/orders (one unit, fresh customer and key) and its wall-clock latency."""
-    body = order_body(items=[(SKU, 1)], email=f"outage.{uuid.uuid4().hex[:8]}@example.com")
-    started = time.perf_counter()
-    response = client.post(
-        "/v1/orders", json=body, headers=headers(CHECKOUT_KEY, str(uuid.uuid4())), timeout=30
-    )
-    return response, time.perf_counter() - started
-
-
-def place_many(client: httpx.Client, count: int) -> tuple[list[str], list[float]]:
-    """``count`` sequential checkouts; every one must be a 201."""
-    order_ids: list[str] = []
-    latencies: list[float] = []
-    for _ in range(count):
-        response, seconds = place_timed(client)
-        assert response.status_code == 201, response.text
-        order_ids.append(response.json()["order_id"])
-        latencies.append(seconds)
-    return order_ids, latencies
 
 
 def projection_status(client: httpx.Client, name: str) -> dict[str, Any]:
@@ -92,21 +49,6 @@ def projection_status(client: httpx.Client, name: str) -> dict[str, Any]:
     assert got.status_code == 200, got.text
     status: dict[str, Any] = next(p for p in got.json()["projections"] if p["name"] == name)
     return status
-
-
-def metric(port: int, name: str, **labels: str) -> float | None:
-    """Sum of a metric's samples with these labels on a worker's /metrics (None: unreachable)."""
-    try:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-    except httpx.HTTPError:
-        return None
-    values = [
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    ]
-    return float(sum(values)) if values else None
 
 
 def search_dead_letters(db: psycopg.Connection[Any]) -> list[dict[str, Any]]:
@@ -122,14 +64,12 @@ def search_dead_letters(db: psycopg.Connection[Any]) -> list[dict[str, Any]]:
 def test_checkout_and_summary_are_unaffected_and_search_catches_up_after_an_opensearch_outage(
     db: psycopg.Connection[Any],
     fresh_search_state: None,
-    start_api: Callable[..., ApiServer],
+    start_pipeline: Callable[..., ApiServer],
     start_worker: Callable[..., Worker],
-    opensearch_outage: Callable[[], None],
+    opensearch_outage: StoreOutage,
     database_url: str,
 ) -> None:
-    api = drain_stderr(start_api())
-    start_worker("relay")
-    start_worker("project", "summary")
+    api = drain_stderr(start_pipeline())
     projector_port = free_port()
     search_projector = start_worker(
         "project", "search", projection_metrics_port=str(projector_port)
@@ -139,16 +79,16 @@ def test_checkout_and_summary_are_unaffected_and_search_catches_up_after_an_open
     retries = "orders_projection_retries_total"
 
     with httpx.Client(base_url=api.url, timeout=30) as client:
-        up_ids, up_latencies = place_many(client, 20)  # also the warm-up: pools, first requests
+        # The first checkouts are also the warm-up: pools, first requests.
+        up_ids, up_latencies = place_many(client, SKU, 20)
         wait_searchable(client, dict.fromkeys(up_ids, 1))
         retries_before = metric(projector_port, retries, projection="search") or 0.0
 
         down_ids: list[str] = []
         down_latencies: list[float] = []
         status: dict[str, Any] = {}
-        for _ in range(OUTAGE_ATTEMPTS):
-            opensearch_outage()
-            down_ids, down_latencies = place_many(client, ORDERS_IN_OUTAGE)
+        for _ in opensearch_outage.windows(OUTAGE_ATTEMPTS):
+            down_ids, down_latencies = place_many(client, SKU, ORDERS_IN_OUTAGE)
             # The summary does not depend on OpenSearch: the last checkout is readable.
             wait_until_projected(api.url, down_ids[-1], 1, seconds=30)
             summary = client.get(f"/v1/orders/{down_ids[0]}", headers=headers(CHECKOUT_KEY))
@@ -174,11 +114,6 @@ def test_checkout_and_summary_are_unaffected_and_search_catches_up_after_an_open
                 seconds=20,
             )
             status = projection_status(client, "search")
-            if not opensearch_answers():
-                break
-            print("\nOpenSearch was restarted by someone else during the outage window: redoing it")
-        else:
-            raise AssertionError("OpenSearch never stayed down for a whole outage window")
 
         assert projection_status(client, "summary")["lag_events"] == 0
         assert status["dead_letters"] == 0 and status["dead_letters_total"] == 0, status
@@ -192,14 +127,10 @@ def test_checkout_and_summary_are_unaffected_and_search_catches_up_after_an_open
         )
         assert p50_down < max(3 * p50_up, p50_up + 0.05), (p50_up, p50_down)
 
-        services("start")
-        result = run_verify(database_url, projections=("summary", "search"), wait=90)
-        assert result.returncode == 0, result.stdout + result.stderr
+        opensearch_outage.start()
         placed = db.execute("SELECT count(*) FROM orders").fetchone()
         assert placed is not None
-        for name in ("summary", "search"):
-            line = re.search(rf"^{name}\s+(\d+)\s+0\s+0\s+0\s*$", result.stdout, re.MULTILINE)
-            assert line is not None and int(line.group(1)) == placed[0], result.stdout
+        assert_verified(database_url, placed[0], projections=("summary", "search"), wait=90)
 
         # Searchable again, the outage's orders included, and nothing was parked.
         wait_searchable(client, dict.fromkeys(down_ids, 1))
@@ -212,7 +143,7 @@ def test_ops_see_search_retries_in_the_projection_status_while_opensearch_is_dow
     fresh_search_state: None,
     start_api: Callable[..., ApiServer],
     start_worker: Callable[..., Worker],
-    opensearch_outage: Callable[[], None],
+    opensearch_outage: StoreOutage,
 ) -> None:
     """GET /v1/projections is the ops view: its ``retries`` must move while the store is down."""
     api = drain_stderr(start_api())
@@ -224,25 +155,19 @@ def test_ops_see_search_retries_in_the_projection_status_while_opensearch_is_dow
     put_product(api.url, SKU, on_hand=100)
     retries = "orders_projection_retries_total"
     with httpx.Client(base_url=api.url, timeout=30) as client:
-        first, _ = place_many(client, 1)
+        first, _ = place_many(client, SKU, 1)
         wait_searchable(client, dict.fromkeys(first, 1))
         before = projection_status(client, "search")
         retried_before = metric(projector_port, retries, projection="search") or 0.0
         seen: list[dict[str, Any]] = []
-        for _ in range(OUTAGE_ATTEMPTS):
-            opensearch_outage()
-            place_many(client, 5)
+        for _ in opensearch_outage.windows(OUTAGE_ATTEMPTS):
+            place_many(client, SKU, 5)
             deadline = time.monotonic() + 15  # the engine's backoff is at most 5 s
             while time.monotonic() < deadline:
                 seen.append(projection_status(client, "search"))
                 if seen[-1]["retries"] > before["retries"] and seen[-1]["lag_events"] >= 5:
                     break
                 time.sleep(0.5)
-            if not opensearch_answers():
-                break
-            print("\nOpenSearch was restarted by someone else during the outage window: redoing it")
-        else:
-            raise AssertionError("OpenSearch never stayed down for a whole outage window")
         retried = (metric(projector_port, retries, projection="search") or 0.0) - retried_before
     assert seen[-1]["lag_events"] >= 5, seen[-1]
     assert seen[-1]["dead_letters"] == 0, seen[-1]
@@ -293,11 +218,11 @@ def test_a_document_opensearch_refuses_is_dead_lettered_with_its_error_and_searc
     )
     put_product(api.url, SKU, on_hand=100)
     with httpx.Client(base_url=api.url, timeout=30) as client:
-        (victim,), _ = place_many(client, 1)
+        (victim,), _ = place_many(client, SKU, 1)
         wait_searchable(client, {victim: 1})
 
         poison = insert_unindexable(db, victim, 2)
-        later, _ = place_many(client, 5)
+        later, _ = place_many(client, SKU, 5)
         wait_searchable(client, dict.fromkeys(later, 1))  # not held back by the poison
 
         wait_for(lambda: len(search_dead_letters(db)) == 1, "the refused document to be parked")
