@@ -17,7 +17,8 @@ T = TypeVar("T")
 
 @dataclass
 class Trail:
-    """What a request's handlers learned before it was refused, for the rejection's audit row."""
+    """What a request's handlers learned of the order they loaded: the rejection's audit row
+    needs it, and an accepted answer reports the version found there as its version before."""
 
     order_id: UUID | None = None
     version_before: int | None = None

@@ -1,4 +1,4 @@
-"""What the order handlers share: loading under lock and the accepted answer."""
+"""What the order handlers share: loading under lock, saving, and the accepted answer."""
 
 from __future__ import annotations
 
@@ -30,3 +30,9 @@ def accepted(order: Order, version_before: int | None) -> Accepted:
         version_after=order.version,
         events=list(order.events),
     )
+
+
+async def save_order(uow: UnitOfWork, order: Order, ctx: CommandContext) -> Accepted:
+    """Write the changed order back; the answer reports the version ``load_order`` found."""
+    await uow.orders.save(order)
+    return accepted(order, ctx.trail.version_before)

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from orders_cqrs.domain.commands import AddSupportNote, IssueRefund
 from orders_cqrs.write.context import Accepted, CommandContext
-from orders_cqrs.write.handlers.common import accepted, load_order
+from orders_cqrs.write.handlers.common import load_order, save_order
 from orders_cqrs.write.unit_of_work import UnitOfWork
 
 
@@ -16,7 +16,6 @@ async def issue_refund(
 ) -> Accepted:
     """Refund within the rules the order enforces (``window`` is bound from settings)."""
     order = await load_order(uow, cmd.order_id, ctx)
-    before = order.version
     order.refund(
         refund_id=uuid4(),
         amount=cmd.amount,
@@ -26,15 +25,12 @@ async def issue_refund(
         now=ctx.now,
     )
     await uow.orders.add_refund(order.id, order.refunds[-1])
-    await uow.orders.save(order)
-    return accepted(order, before)
+    return await save_order(uow, order, ctx)
 
 
 async def add_support_note(cmd: AddSupportNote, uow: UnitOfWork, ctx: CommandContext) -> Accepted:
     """Append a note written by the calling support agent."""
     order = await load_order(uow, cmd.order_id, ctx)
-    before = order.version
     order.add_note(note_id=uuid4(), author=ctx.actor, body=cmd.body, now=ctx.now)
     await uow.orders.add_note(order.id, order.notes[-1])
-    await uow.orders.save(order)
-    return accepted(order, before)
+    return await save_order(uow, order, ctx)
