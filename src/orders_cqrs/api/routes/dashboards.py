@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -39,6 +40,16 @@ def _switched_on(dashboards: Dashboards | None) -> Dashboards:
     return dashboards
 
 
+async def _with_freshness(query: Awaitable[dict[str, Any]], admin: ProjectionAdmin) -> Any:
+    """The dashboard's answer, with the analytics projection's freshness beside it."""
+    try:
+        body = await query
+    except StoreUnavailable as error:  # its text names paths and hosts: not for clients
+        raise StoreUnavailable(UNAVAILABLE) from error
+    body["freshness"] = await analytics_freshness(admin)
+    return body
+
+
 @router.get("/stuck-orders", responses=problems(503))
 async def stuck_orders(
     principal: Ops,
@@ -57,14 +68,8 @@ async def stuck_orders(
     """Orders past their state's SLA, grouped: count and oldest age (optionally the ids)."""
     analytics = _switched_on(dashboards)
     columns = parse_group_by(group_by)
-    try:
-        body = await analytics.stuck_orders(
-            columns, older_than=older_than, drill=drill, limit=limit
-        )
-    except StoreUnavailable as error:  # its text names paths and hosts: not for clients
-        raise StoreUnavailable(UNAVAILABLE) from error
-    body["freshness"] = await analytics_freshness(admin)
-    return body
+    query = analytics.stuck_orders(columns, older_than=older_than, drill=drill, limit=limit)
+    return await _with_freshness(query, admin)
 
 
 @router.get("/orders", responses=problems(503))
@@ -79,9 +84,4 @@ async def order_series(
 ) -> Any:
     """Orders placed, revenue, captures, refunds and decline rate per bucket and dimension."""
     analytics = _switched_on(dashboards)
-    try:
-        body = await analytics.order_series(interval, by, from_, to)
-    except StoreUnavailable as error:
-        raise StoreUnavailable(UNAVAILABLE) from error
-    body["freshness"] = await analytics_freshness(admin)
-    return body
+    return await _with_freshness(analytics.order_series(interval, by, from_, to), admin)
