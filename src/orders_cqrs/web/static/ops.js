@@ -1,73 +1,45 @@
-// orders-cqrs ops page: refresh the live part in place, and post forms as JSON.
+// orders-cqrs ops page: refresh the live part in place (console.js posts the forms).
 // No external code. The page works without this script (a <noscript> meta refresh reloads it).
-(function () {
+(() => {
   "use strict";
 
-  function startRefresh() {
-    const live = document.getElementById("live");
-    if (!live) return;
-    const seconds = Number(live.dataset.refreshSeconds || "10");
-    const state = () => live.querySelector("[data-refresh-state]");
-    let busy = false;
+  let live = null;
+  let timer = null;
+  let busy = false;
 
-    async function refresh() {
-      if (busy || document.hidden) return;
-      busy = true;
-      try {
-        const response = await fetch(live.dataset.src, {
-          credentials: "same-origin",
-          headers: { Accept: "text/html" },
-          cache: "no-store",
-        });
-        if (response.status === 401) {
-          location.assign("/ops/login");
-          return;
-        }
-        if (!response.ok) throw new Error(`status ${response.status}`);
-        live.innerHTML = await response.text();
-      } catch (error) {
-        const note = state();
-        if (note) note.textContent = "· refresh failed, retrying";
-      } finally {
-        busy = false;
-      }
-    }
-
-    setInterval(refresh, seconds * 1000);
-    document.addEventListener("visibilitychange", () => {
-      if (!document.hidden) refresh();
-    });
-  }
-
-  // The service's body guard admits JSON bodies only, so forms post their fields as JSON.
-  document.addEventListener("submit", async (event) => {
-    const form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-json-form")) return;
-    event.preventDefault();
-    const button = form.querySelector("[type=submit]");
-    if (button) button.disabled = true;
+  async function refresh() {
+    if (!live || busy || document.hidden) return;
+    const part = live;
+    busy = true;
     try {
-      const response = await fetch(form.action, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/html" },
-        body: JSON.stringify(Object.fromEntries(new FormData(form))),
+      const response = await fetch(part.dataset.src, {
         credentials: "same-origin",
+        headers: { Accept: "text/html" },
+        cache: "no-store",
       });
-      if (response.redirected) {
-        location.assign(response.url);
+      if (response.status === 401) {
+        location.assign("/ops/login");
         return;
       }
-      const next = new DOMParser().parseFromString(await response.text(), "text/html");
-      document.title = next.title;
-      document.body.replaceWith(next.body);
+      if (!response.ok) throw new Error(`status ${response.status}`);
+      part.innerHTML = await response.text();
     } catch (error) {
-      if (button) button.disabled = false;
+      const note = part.querySelector("[data-refresh-state]");
+      if (note) note.textContent = "· refresh failed, retrying";
+    } finally {
+      busy = false;
     }
+  }
+
+  // On every page the console shows (the sign-in form, then the page): refresh its live part,
+  // if it has one.
+  document.addEventListener("console:ready", () => {
+    clearInterval(timer);
+    live = document.getElementById("live");
+    if (live) timer = setInterval(refresh, Number(live.dataset.refreshSeconds || "10") * 1000);
   });
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", startRefresh);
-  } else {
-    startRefresh();
-  }
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) refresh();
+  });
 })();

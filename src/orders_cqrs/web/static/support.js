@@ -1,5 +1,5 @@
-// orders-cqrs support console: keyboard shortcuts, the catching-up reload, and form posts.
-// Every page works without this file except those three things.
+// orders-cqrs support console: keyboard shortcuts, the catching-up reload, and short search
+// addresses (console.js posts the forms). Every page works without this file but for those.
 (() => {
   "use strict";
 
@@ -66,18 +66,6 @@
     setTimeout(() => location.reload(), Math.min(250 * (reloads + 1), 2000));
   }
 
-  // Forms marked data-json-form post their fields as JSON: the service's body guard admits
-  // JSON bodies only. The answer (a redirect to a page, or the form again with a message)
-  // replaces this page, as a normal form post would.
-  function show(html, url, push) {
-    const next = new DOMParser().parseFromString(html, "text/html");
-    document.title = next.title;
-    document.body.replaceWith(next.body);
-    if (push) history.pushState(null, "", url);
-    window.scrollTo(0, 0);
-    init();
-  }
-
   // The search form leaves empty filters out of the address, so links stay short.
   function searchWithoutBlanks(event, form) {
     event.preventDefault();
@@ -89,49 +77,13 @@
     location.assign(form.action + (query ? `?${query}` : ""));
   }
 
-  document.addEventListener("submit", async (event) => {
+  document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (!(form instanceof HTMLFormElement)) return;
-    if (form.method.toLowerCase() === "get" && form.hasAttribute("data-search-form")) {
+    if (form instanceof HTMLFormElement && form.method.toLowerCase() === "get"
+        && form.hasAttribute("data-search-form")) {
       searchWithoutBlanks(event, form);
-      return;
-    }
-    if (!form.hasAttribute("data-json-form")) return;
-    event.preventDefault();
-    const button = form.querySelector("[type=submit]");
-    if (button) button.disabled = true;
-    try {
-      const response = await fetch(form.action, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/html" },
-        body: JSON.stringify(Object.fromEntries(new FormData(form))),
-        credentials: "same-origin",
-      });
-      const html = await response.text();
-      const type = response.headers.get("content-type") || "";
-      if (!type.startsWith("text/html")) throw new Error(`unexpected ${response.status}`);
-      show(html, response.url, response.redirected);
-    } catch (error) {
-      if (button) button.disabled = false;
-      let alert = form.querySelector("[data-submit-error]");
-      if (!alert) {
-        alert = document.createElement("p");
-        alert.className = "alert alert-error";
-        alert.setAttribute("role", "alert");
-        alert.setAttribute("data-submit-error", "");
-        form.append(alert);
-      }
-      alert.textContent = "Could not send the form. Check the connection and try again.";
     }
   });
 
-  window.addEventListener("popstate", () => location.reload());
-
-  function init() {
-    const focus = document.querySelector("[autofocus]");
-    if (focus instanceof HTMLElement && document.activeElement !== focus) focus.focus();
-    catchUp();
-  }
-
-  init();
+  document.addEventListener("console:ready", catchUp);
 })();
