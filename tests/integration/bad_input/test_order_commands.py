@@ -4,6 +4,7 @@ commands that a rule of the order's state refuses."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -90,39 +91,27 @@ def test_a_bad_command_gets_a_problem_and_changes_nothing(
     assert_refused(case)
 
 
+def capture_refused(amount: int, currency: str = "EUR") -> Bad:
+    """A well-formed capture that the order's capture rule refuses."""
+    body = {"amount": {"amount": amount, "currency": currency}}
+    return Bad("POST", f"{ORDER}/capture", 422, "capture-rule", body, key=OPS_KEY)
+
+
+def refund_refused(changes: dict[str, Any] | None = None) -> Bad:
+    """A well-formed refund that the order's refund rule refuses."""
+    return Bad("POST", f"{ORDER}/refunds", 422, "refund-rule", refund(changes), key=SUPPORT_KEY)
+
+
 # Well-formed requests that a rule of the order refuses, by the state the seeded order is in.
 RULE_CASES: dict[str, tuple[str, Bad]] = {
-    "capture-more-than-authorized": (
-        "authorized",
-        Bad(
-            "POST",
-            f"{ORDER}/capture",
-            422,
-            "capture-rule",
-            {"amount": {"amount": 2001, "currency": "EUR"}},
-            key=OPS_KEY,
-        ),
-    ),
-    "capture-in-another-currency": (
-        "authorized",
-        Bad(
-            "POST",
-            f"{ORDER}/capture",
-            422,
-            "capture-rule",
-            {"amount": {"amount": 100, "currency": "USD"}},
-            key=OPS_KEY,
-        ),
-    ),
+    "capture-more-than-authorized": ("authorized", capture_refused(2001)),
+    "capture-in-another-currency": ("authorized", capture_refused(100, "USD")),
     "authorize-twice": ("authorized", Bad("POST", f"{ORDER}/authorize", 409, "illegal-transition")),
     "ship-before-capture": (
         "authorized",
         Bad("POST", f"{ORDER}/ship", 409, "illegal-transition", ship(), key=OPS_KEY),
     ),
-    "refund-before-capture": (
-        "authorized",
-        Bad("POST", f"{ORDER}/refunds", 422, "refund-rule", refund(), key=SUPPORT_KEY),
-    ),
+    "refund-before-capture": ("authorized", refund_refused()),
     "stale-if-match": (
         "authorized",
         Bad(
@@ -134,28 +123,8 @@ RULE_CASES: dict[str, tuple[str, Bad]] = {
             headers={"If-Match": '"1"'},
         ),
     ),
-    "refund-more-than-captured": (
-        "captured",
-        Bad(
-            "POST",
-            f"{ORDER}/refunds",
-            422,
-            "refund-rule",
-            refund({"amount.amount": 2001}),
-            key=SUPPORT_KEY,
-        ),
-    ),
-    "refund-in-another-currency": (
-        "captured",
-        Bad(
-            "POST",
-            f"{ORDER}/refunds",
-            422,
-            "refund-rule",
-            refund({"amount.currency": "USD"}),
-            key=SUPPORT_KEY,
-        ),
-    ),
+    "refund-more-than-captured": ("captured", refund_refused({"amount.amount": 2001})),
+    "refund-in-another-currency": ("captured", refund_refused({"amount.currency": "USD"})),
     "capture-twice": (
         "captured",
         Bad("POST", f"{ORDER}/capture", 409, "illegal-transition", key=OPS_KEY),
