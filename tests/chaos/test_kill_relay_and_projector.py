@@ -22,14 +22,14 @@ from tests.helpers.mixed_load import run_mixed_load
 from tests.helpers.processes import ApiServer, Worker
 from tests.helpers.stores import plain_dsn
 from tests.helpers.stream_checks import (
+    assert_outbox_in_stream,
+    assert_summary_matches,
     assert_verified,
     group_backlog,
     open_dead_letters,
     outbox_event_ids,
     stream_client,
     stream_event_ids,
-    summary_mismatches,
-    unpublished,
     wait_for_drain,
 )
 
@@ -40,17 +40,6 @@ RELAY = {"relay_batch_size": "50"}
 PROJECTOR = {"projection_batch_size": "20", "projection_claim_idle_ms": "1000"}
 
 pytestmark = pytest.mark.slow
-
-
-def lost_rows(db: psycopg.Connection[Any], event_ids: set[str]) -> list[tuple[Any, ...]]:
-    """(position, order, version, newest version, type, published_at) of the given events."""
-    return db.execute(
-        "SELECT x.position, x.aggregate_id::text, x.aggregate_version, o.version, x.event_type,"
-        "       x.published_at::text"
-        "  FROM outbox x JOIN orders o ON o.id = x.aggregate_id"
-        " WHERE x.event_id::text = ANY(%s) ORDER BY x.position",
-        (sorted(event_ids),),
-    ).fetchall()
 
 
 def test_kill_9_of_relay_and_projector_under_load_loses_nothing_and_the_summary_converges(
@@ -96,17 +85,10 @@ def test_kill_9_of_relay_and_projector_under_load_loses_nothing_and_the_summary_
         f" {chaos.left_pending} entries left pending by dead projectors,"
         f" drained {drain_seconds:.1f} s after the last restart; {story}"
     )
-    assert unpublished(db) == 0, figures
-    assert outbox <= set(in_stream), (
-        f"marked published, never in the stream: {lost_rows(db, outbox - set(in_stream))};"
-        f" {figures}"
-    )
-    assert set(in_stream) <= outbox, f"stream holds unknown events; {figures}"
-    assert entries >= len(outbox), figures
+    assert_outbox_in_stream(db, outbox, in_stream, figures)
 
     # Invariants 7 and 8: duplicates and reorderings were no-ops; the newest state won.
-    mismatches = summary_mismatches(db, client)
-    assert mismatches == [], f"{len(mismatches)} orders differ, e.g. {mismatches[:3]}; {figures}"
+    assert_summary_matches(db, client, figures)
     assert group_backlog(client) == (0, 0), figures
     assert open_dead_letters(db) == 0, figures
     client.close()

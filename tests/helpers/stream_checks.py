@@ -170,6 +170,37 @@ def summary_mismatches(db: psycopg.Connection[Any], client: redis.Redis) -> list
     return mismatches
 
 
+def lost_rows(db: psycopg.Connection[Any], event_ids: set[str]) -> list[tuple[Any, ...]]:
+    """(position, order, version, newest version, type, published_at) of the given events."""
+    return db.execute(
+        "SELECT x.position, x.aggregate_id::text, x.aggregate_version, o.version, x.event_type,"
+        "       x.published_at::text"
+        "  FROM outbox x JOIN orders o ON o.id = x.aggregate_id"
+        " WHERE x.event_id::text = ANY(%s) ORDER BY x.position",
+        (sorted(event_ids),),
+    ).fetchall()
+
+
+def assert_outbox_in_stream(
+    db: psycopg.Connection[Any], outbox: set[str], in_stream: Counter[str], figures: str
+) -> None:
+    """Invariant 3: every outbox row was published and reached the stream (duplicates are
+    allowed, gaps are not), and the stream holds nothing the outbox does not."""
+    assert unpublished(db) == 0, figures
+    lost = outbox - set(in_stream)
+    assert not lost, f"marked published, never in the stream: {lost_rows(db, lost)}; {figures}"
+    assert set(in_stream) <= outbox, f"stream holds unknown events; {figures}"
+    assert sum(in_stream.values()) >= len(outbox), figures
+
+
+def assert_summary_matches(
+    db: psycopg.Connection[Any], client: redis.Redis, figures: str = ""
+) -> None:
+    """Invariants 7 and 8: the summary holds every order at its version and newest event."""
+    mismatches = summary_mismatches(db, client)
+    assert mismatches == [], f"{len(mismatches)} orders differ, e.g. {mismatches[:3]}; {figures}"
+
+
 def verify_counts(stdout: str, projection: str = GROUP) -> tuple[int, int, int, int]:
     """(checked, missing, behind, ahead) of a read model's line of ``orders-cqrs verify``."""
     for line in stdout.splitlines():
