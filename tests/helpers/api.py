@@ -93,13 +93,17 @@ def place_in(
 
 
 def read_order(base_url: str, order_id: str, min_version: int | None = None) -> httpx.Response:
-    """GET /v1/orders/{id} as the checkout frontend, asking for ``min_version`` if given."""
+    """GET /v1/orders/{id} as the checkout frontend, asking for ``min_version`` if given.
+
+    The client waits longer than any read wait budget a test gives the API, so that a slow
+    projection shows up as the API's answer (200 or 503), not as a client timeout.
+    """
     params = {} if min_version is None else {"min_version": min_version}
     return httpx.get(
         f"{base_url}/v1/orders/{order_id}",
         params=params,
         headers=headers(CHECKOUT_KEY),
-        timeout=10,
+        timeout=30,
     )
 
 
