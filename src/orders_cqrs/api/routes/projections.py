@@ -1,4 +1,4 @@
-"""Projection admin for ops: status and lag, rebuilds, dead letters, replay."""
+"""Projection admin for ops: status and lag, the stream's groups, rebuilds, dead letters."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from orders_cqrs.api.auth import Ops
 from orders_cqrs.api.deps import AdminDep
 from orders_cqrs.api.routes.responses import problems
-from orders_cqrs.failures.refusals import RebuildRunning, RebuildUnsupported, UnknownProjection
+from orders_cqrs.failures.refusals import UnknownProjection
 from orders_cqrs.readmodels.engine import replay_dead_letters
 from orders_cqrs.readmodels.port import Projection
 
@@ -33,21 +33,24 @@ def _projection(admin: AdminDep, name: str) -> Projection:
 
 @router.get("", responses=problems())
 async def list_projections(principal: Ops, admin: AdminDep) -> dict[str, Any]:
-    """Per projection: last event applied, lag in events and seconds, retries, dead letters."""
-    return {"projections": [await admin.overview(name) for name in admin.projections]}
+    """Per projection: last event applied, lag, retries, dead letters, last rebuild; and every
+    consumer group on the stream with its lag (``orphaned`` ones do not hold retention)."""
+    return {
+        "projections": [await admin.overview(name) for name in admin.projections],
+        "groups": await admin.groups(),
+    }
 
 
 @router.post("/{name}/rebuild", status_code=202, responses=problems(404, 409))
 async def start_rebuild(name: Name, principal: Ops, admin: AdminDep) -> dict[str, Any]:
-    """Start a blue/green rebuild from the outbox; readers flip when it has caught up."""
+    """Start a blue/green rebuild from the outbox; readers flip when it has caught up.
+
+    One rebuild per projection runs at a time anywhere (API replicas, the CLI): another is
+    refused with 409 rebuild-running.
+    """
     _projection(admin, name)
-    try:
-        target = admin.rebuild_target(name)
-    except ValueError as error:  # e.g. analytics: idempotent tables, no blue/green generations
-        raise RebuildUnsupported(str(error)) from error
-    if admin.rebuild_running(name):
-        raise RebuildRunning(f"a rebuild of {name} is already running")
-    admin.start_rebuild(target)
+    target = admin.rebuildable(name)
+    await admin.start_rebuild(target, started_by=principal.client_id)
     return {"projection": name, "rebuild": "started"}
 
 
