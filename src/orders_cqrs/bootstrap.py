@@ -41,7 +41,13 @@ from orders_cqrs.readmodels.summary.generations import SummaryNamespaces
 from orders_cqrs.readmodels.summary.projection import SummaryProjection
 from orders_cqrs.readmodels.summary.reader import SummaryReader
 from orders_cqrs.relay.relay import Relay
+from orders_cqrs.write import admin_requests
 from orders_cqrs.write.executor import Executor, Handlers
+from orders_cqrs.write.handlers.admin import (
+    close_admin_request,
+    open_admin_request,
+    release_admin_request,
+)
 from orders_cqrs.write.handlers.authorize import (
     abandon_payment_attempt,
     record_authorization,
@@ -217,6 +223,9 @@ def build_handlers(settings: Settings, providers: frozenset[str]) -> Handlers:
         steps.RecordAuthorization: record_authorization,
         steps.RecordPaymentTimeout: record_payment_timeout,
         steps.AbandonPaymentAttempt: abandon_payment_attempt,
+        admin_requests.OpenAdminRequest: open_admin_request,
+        admin_requests.CloseAdminRequest: close_admin_request,
+        admin_requests.ReleaseAdminRequest: release_admin_request,
     }
 
 
