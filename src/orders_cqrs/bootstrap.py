@@ -22,10 +22,12 @@ from orders_cqrs.db.connection import libpq_dsn
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.db.event_log import EventLog
 from orders_cqrs.db.lookups import WriteModelLookups
+from orders_cqrs.db.rebuilds import RebuildRegistry
 from orders_cqrs.domain import commands
 from orders_cqrs.domain.risk import RiskPolicy
 from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
+from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
 from orders_cqrs.readmodels.analytics.projection import AnalyticsProjection
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession, build_session
 from orders_cqrs.readmodels.engine import EngineSettings
@@ -39,7 +41,13 @@ from orders_cqrs.readmodels.summary.generations import SummaryNamespaces
 from orders_cqrs.readmodels.summary.projection import SummaryProjection
 from orders_cqrs.readmodels.summary.reader import SummaryReader
 from orders_cqrs.relay.relay import Relay
+from orders_cqrs.write import admin_requests
 from orders_cqrs.write.executor import Executor, Handlers
+from orders_cqrs.write.handlers.admin import (
+    close_admin_request,
+    open_admin_request,
+    release_admin_request,
+)
 from orders_cqrs.write.handlers.authorize import (
     abandon_payment_attempt,
     record_authorization,
@@ -60,6 +68,12 @@ from orders_cqrs.write.payments.authorization import PaymentAuthorizer, PaymentS
 from orders_cqrs.write.payments.port import PaymentGateway
 from orders_cqrs.write.payments.sandbox import sandbox_gateways
 from orders_cqrs.write.unit_of_work import UnitOfWork, UnitOfWorkFactory, WritePool
+
+# Every read model the stream feeds, whether or not this process runs it: their consumer groups
+# are the live ones for stream retention (with the rebuilds running now). Not the projections
+# this process's settings enable: a relay started without ClickHouse settings must still keep
+# what a separate analytics projector has not read. A group of a name not here is orphaned.
+STREAM_PROJECTIONS: frozenset[str] = frozenset({"summary", "search", ANALYTICS})
 
 
 def build_engine(settings: Settings) -> AsyncEngine:
@@ -209,6 +223,9 @@ def build_handlers(settings: Settings, providers: frozenset[str]) -> Handlers:
         steps.RecordAuthorization: record_authorization,
         steps.RecordPaymentTimeout: record_payment_timeout,
         steps.AbandonPaymentAttempt: abandon_payment_attempt,
+        admin_requests.OpenAdminRequest: open_admin_request,
+        admin_requests.CloseAdminRequest: close_admin_request,
+        admin_requests.ReleaseAdminRequest: release_admin_request,
     }
 
 
@@ -297,6 +314,16 @@ class Container:
         return EventLog(self.engine)
 
     @cached_property
+    def rebuilds(self) -> RebuildRegistry:
+        """Rebuild leases (one rebuild per projection anywhere) and every rebuild's state."""
+        settings = self.settings
+        return RebuildRegistry(
+            self.engine,
+            dsn=libpq_dsn(settings.database_url),
+            options=_pg_options(settings, "orders-cqrs-rebuild"),
+        )
+
+    @cached_property
     def lookups(self) -> WriteModelLookups:
         """Read-only questions to the write model."""
         return WriteModelLookups(self.engine)
@@ -335,6 +362,7 @@ class Container:
             coalesce_seconds=settings.relay_coalesce_seconds,
             publish_delay_seconds=settings.relay_publish_delay_seconds,
             retention_seconds=settings.stream_retention_seconds,
+            projections=STREAM_PROJECTIONS,
             connect_options=_pg_options(settings, "orders-cqrs-relay"),
         )
 
@@ -348,6 +376,8 @@ class Container:
             self.event_log,
             self.engine_settings,
             self.rebuild_target,
+            self.rebuilds,
+            STREAM_PROJECTIONS,
         )
 
     @cached_property

@@ -159,7 +159,7 @@ def test_a_poison_event_is_dead_lettered_and_replayable_while_the_projection_mov
 
     replay = httpx.post(
         f"{api.url}/v1/projections/summary/dead-letters/replay",
-        headers=headers(OPS_KEY),
+        headers=headers(OPS_KEY, str(uuid.uuid4())),
         timeout=30,
     )
     assert replay.status_code == 200, replay.text

@@ -152,8 +152,12 @@ def run_cli(
 
 
 def run_verify(
-    database_url: str, wait: float = 20, projections: tuple[str, ...] = ("summary",)
+    database_url: str,
+    wait: float = 20,
+    projections: tuple[str, ...] = ("summary",),
+    settings: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``orders-cqrs verify`` against the test stores, for the given read models."""
+    """``orders-cqrs verify`` against the test stores, for the given read models (and
+    ``ORDERS_<KEY>`` settings, as the processes under test got them)."""
     chosen = [arg for name in projections for arg in ("--projection", name)]
-    return run_cli(database_url, "verify", "--wait", str(wait), *chosen)
+    return run_cli(database_url, "verify", "--wait", str(wait), *chosen, **(settings or {}))

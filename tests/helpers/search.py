@@ -19,13 +19,12 @@ import httpx
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import NotFoundError, TransportError
 
-from orders_cqrs.readmodels.search.index import ALIAS, INDEX_TEMPLATE, TEMPLATE
+from orders_cqrs.readmodels.search.index import ALIAS, INDEX_TEMPLATE, TEMPLATE, IndexNames
 from tests.helpers.api import SUPPORT_KEY, headers
 from tests.helpers.processes import ApiServer, Worker
 from tests.helpers.stores import OPENSEARCH_URL, ROOT
 
 SEARCH = "/v1/support/orders"
-INDEX_PATTERN = "orders-support*"  # the generations, and a stray concrete "orders-support"
 
 
 def opensearch_client() -> OpenSearch:
@@ -57,25 +56,26 @@ def ensure_opensearch_running() -> None:
         )
 
 
-def reset_search_state() -> None:
+def reset_search_state(alias: str = ALIAS) -> None:
     """No support index and no index template: every test starts from a fresh cluster state.
 
-    ``orders-support*`` also catches a concrete index named like the alias, which OpenSearch
+    ``<alias>*`` also catches a concrete index named like the alias, which OpenSearch
     auto-creates when a projector writes to the alias after someone deleted the generations.
+    A test that names its own alias (``ORDERS_SEARCH_ALIAS``) resets only that one.
     """
     ensure_opensearch_running()
     client = opensearch_client()
     try:
-        for row in client.cat.indices(index=INDEX_PATTERN, format="json"):
+        for row in client.cat.indices(index=f"{alias}*", format="json"):
             with contextlib.suppress(NotFoundError):  # someone else deleted it meanwhile
                 client.indices.delete(index=row["index"])
         with contextlib.suppress(NotFoundError):
-            client.indices.delete_index_template(name=TEMPLATE)
+            client.indices.delete_index_template(name=IndexNames(alias).template_name)
     finally:
         client.close()
 
 
-def wait_for_support_index(projector: Worker, seconds: float = 30) -> None:
+def wait_for_support_index(projector: Worker, seconds: float = 30, alias: str = ALIAS) -> None:
     """Wait until the search projector has installed the template and the aliased index.
 
     Searching before that would only measure a missing index; a projector that exits on
@@ -84,14 +84,14 @@ def wait_for_support_index(projector: Worker, seconds: float = 30) -> None:
     client = opensearch_client()
     try:
         deadline = time.monotonic() + seconds
-        while not client.indices.exists_alias(name=ALIAS):
+        while not client.indices.exists_alias(name=alias):
             assert projector.process is not None
             code = projector.process.poll()
             assert code is None, (
-                f"the search projector exited with {code} before creating {ALIAS};"
+                f"the search projector exited with {code} before creating {alias};"
                 f" the cluster on the template: {template_verdict(client)}"
             )
-            assert time.monotonic() < deadline, f"no {ALIAS} alias after {seconds:.0f} s"
+            assert time.monotonic() < deadline, f"no {alias} alias after {seconds:.0f} s"
             time.sleep(0.1)
     finally:
         client.close()

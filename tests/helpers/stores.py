@@ -12,7 +12,8 @@ OPENSEARCH_URL = os.environ.get("ORDERS_OPENSEARCH_URL", "http://127.0.0.1:19200
 # Every table of the write side, emptied before each test that takes the ``db`` fixture.
 TABLES = (
     "audit_log, idempotency_receipts, outbox, payment_attempts, refunds, shipments,"
-    " support_notes, order_lines, payments, orders, products, projection_dead_letters"
+    " support_notes, order_lines, payments, orders, products, projection_dead_letters,"
+    " projection_rebuilds"
 )
 
 

@@ -213,11 +213,15 @@ def verify_counts(stdout: str, projection: str = GROUP) -> tuple[int, int, int, 
 
 
 def assert_verified(
-    database_url: str, orders: int, projections: tuple[str, ...] = (GROUP,), wait: float = 20
+    database_url: str,
+    orders: int,
+    projections: tuple[str, ...] = (GROUP,),
+    wait: float = 20,
+    settings: dict[str, str] | None = None,
 ) -> None:
     """``orders-cqrs verify`` passes, each read model holding exactly the ``orders`` of the
-    write model: none missing, behind or ahead."""
-    verified = run_verify(database_url, wait=wait, projections=projections)
+    write model: none missing, behind or ahead (``settings``: as the processes got them)."""
+    verified = run_verify(database_url, wait=wait, projections=projections, settings=settings)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     for name in projections:
         assert verify_counts(verified.stdout, name) == (orders, 0, 0, 0), verified.stdout

@@ -5,6 +5,7 @@ each answer saying how fresh it is."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,7 +117,9 @@ def test_dashboards_are_for_ops_and_refuse_bad_parameters_as_problems(
         assert bad.status_code == 422, bad.text
     empty = httpx.get(url, params={"group_by": ""}, headers=headers(OPS_KEY))
     assert empty.status_code == 200 and empty.json()["groups"] == []
-    rebuild = httpx.post(f"{api.url}/v1/projections/analytics/rebuild", headers=headers(OPS_KEY))
+    rebuild = httpx.post(
+        f"{api.url}/v1/projections/analytics/rebuild", headers=headers(OPS_KEY, str(uuid.uuid4()))
+    )
     assert rebuild.status_code == 409 and rebuild.json()["type"].endswith(":rebuild-unsupported")
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +10,7 @@ import httpx
 import psycopg
 
 from tests.helpers.api import CHECKOUT_KEY, headers, order_body, place, put_product
-from tests.helpers.processes import ApiServer
+from tests.helpers.processes import ApiServer, run_cli
 
 
 async def _same_request(
@@ -132,14 +129,9 @@ def test_cleanup_removes_expired_receipts_only(
     db.execute(
         "UPDATE idempotency_receipts SET expires_at = now() - interval '1 hour' WHERE key = 'old'"
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "cleanup"],
-        env={**os.environ, "ORDERS_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "removed 1" in out.stdout
+    out = run_cli(database_url, "cleanup")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "removed 1 expired" in out.stdout
     keys = {row[0] for row in db.execute("SELECT key FROM idempotency_receipts").fetchall()}
     assert "old" not in keys
     assert "fresh" in keys

@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import redis
@@ -107,18 +108,24 @@ def test_ops_can_start_a_rebuild_over_http_and_see_it_finish(
     put_product(api.url, "SKU-RB", on_hand=10)
     order_id = place_one(api.url, "SKU-RB")
     wait_until_projected(api.url, order_id, 1)
-    started = httpx.post(f"{api.url}/v1/projections/summary/rebuild", headers=headers(OPS_KEY))
+    started = httpx.post(
+        f"{api.url}/v1/projections/summary/rebuild", headers=headers(OPS_KEY, str(uuid.uuid4()))
+    )
     assert started.status_code == 202, started.text
     deadline = time.monotonic() + 30
-    state = None
+    state: dict[str, Any] = {}
     while time.monotonic() < deadline:
         listing = httpx.get(f"{api.url}/v1/projections", headers=headers(OPS_KEY)).json()
         state = listing["projections"][0]["rebuild"]
-        if state != "running":
+        if state["state"] != "running":
             break
         time.sleep(0.1)
-    assert state == "done: v1 → v2"
+    assert state["state"] == "done", state
+    assert (state["old_generation"], state["new_generation"]) == ("v1", "v2"), state
+    assert state["started_by"].startswith("ops:") and state["finished_at"] is not None, state
     assert read_order(api.url, order_id).status_code == 200
     assert run_verify(database_url).returncode == 0
-    unknown = httpx.post(f"{api.url}/v1/projections/nope/rebuild", headers=headers(OPS_KEY))
+    unknown = httpx.post(
+        f"{api.url}/v1/projections/nope/rebuild", headers=headers(OPS_KEY, str(uuid.uuid4()))
+    )
     assert unknown.status_code == 404

@@ -53,6 +53,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "inventory-conflict": (409, "Stock cannot go below reserved units"),
     "rebuild-unsupported": (409, "This projection has no rebuild"),
     "rebuild-running": (409, "A rebuild of this projection is already running"),
+    "idempotency-key-missing": (400, "Send an Idempotency-Key header"),
     "idempotency-mismatch": (422, "Idempotency-Key reused with a different request"),
     "idempotency-in-flight": (409, "A request with this Idempotency-Key is in progress"),
     "payment-timeout": (504, "The payment provider did not answer in time"),
@@ -71,6 +72,8 @@ REFUSALS: dict[type[Refusal], str] = {
     RebuildUnsupported: "rebuild-unsupported",
     RebuildRunning: "rebuild-running",
 }
+
+IDEMPOTENCY_KEY_LOC = ("header", "Idempotency-Key")
 
 _STATUS_TYPES = {
     400: "malformed-request",
@@ -113,6 +116,15 @@ def refusal_type(error: Refusal) -> str:
     return "validation"
 
 
+def _lacks_idempotency_key(error: RequestValidationError) -> bool:
+    """Whether the request had no Idempotency-Key where one is required (a malformed one is a
+    validation problem like any other value)."""
+    return any(
+        item.get("type") == "missing" and tuple(item.get("loc", ()))[:2] == IDEMPOTENCY_KEY_LOC
+        for item in error.errors()
+    )
+
+
 def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     # Only where and what: the offending input is not echoed back (it may be huge or secret).
     return [
@@ -144,6 +156,16 @@ def install_problem_handlers(app: FastAPI) -> None:
         if any(item.get("type") == "json_invalid" for item in errors):
             return problem(
                 "malformed-request", "the body is not valid JSON", instance=request.url.path
+            )
+        if _lacks_idempotency_key(error):
+            # DESIGN §4 and the IETF Idempotency-Key draft: a missing key is a 400. Any other
+            # problem of the request is listed too, so one retry can fix everything.
+            return problem(
+                "idempotency-key-missing",
+                "every mutating call needs an Idempotency-Key header: a unique value per"
+                " intended request, reused by its retries",
+                instance=request.url.path,
+                errors=_validation_errors(error),
             )
         return problem(
             "validation",

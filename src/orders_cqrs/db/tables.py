@@ -282,3 +282,27 @@ relay_wakeup = Table(
     Column("armed", Boolean, nullable=False),
     CheckConstraint("id = 1", name="one_row"),
 )
+
+# The last rebuild of each projection, written by the process that holds the projection's
+# rebuild lock (an advisory lock on a connection of its own, ``db/rebuilds.py``). A row that
+# says ``running`` while no session holds that lock is a rebuild whose process died.
+projection_rebuilds = Table(
+    "projection_rebuilds",
+    metadata,
+    Column("projection", String(64), primary_key=True),
+    Column("rebuild_id", Uuid, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("started_by", String(200), nullable=False),
+    Column("holder_pid", Integer, nullable=False),
+    Column("old_generation", String(200)),
+    Column("new_generation", String(200)),
+    Column("consumer_group", String(255)),
+    Column("total", BigInteger),
+    Column("scanned", BigInteger, nullable=False, server_default=text("0")),
+    Column("caught_up", BigInteger),
+    Column("error", String(2000)),
+    _ts("started_at", nullable=False, default_now=True),
+    _ts("updated_at", nullable=False, default_now=True),
+    _ts("finished_at"),
+    CheckConstraint("state IN ('running', 'done', 'failed')", name="known_state"),
+)

@@ -7,6 +7,9 @@ closes it when done; none of them builds a client of its own.
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -81,16 +84,30 @@ def verify(
     raise typer.Exit(with_container(main))
 
 
+REBUILD_REFUSED = 4  # exit code: a rebuild of that projection is running somewhere else
+
+
 def rebuild(
     name: str = typer.Argument(..., help="summary | search"),
     keep_old: bool = typer.Option(False, help="keep the previous generation"),
 ) -> None:
-    """Rebuild a projection from the outbox into a new generation, then switch readers to it."""
+    """Rebuild a projection from the outbox into a new generation, then switch readers to it.
+
+    One rebuild per projection runs at a time across every process and machine: if another is
+    running (this CLI elsewhere, or one started over HTTP), this one changes nothing, says who
+    holds it and exits with 4.
+    """
     from orders_cqrs.readmodels.rebuild import RebuildReport
     from orders_cqrs.readmodels.rebuild import rebuild as run_rebuild
 
-    async def main(container: Container) -> RebuildReport:
-        target = container.rebuild_target(name)
+    async def main(container: Container) -> RebuildReport | str:
+        try:
+            target = container.rebuild_target(name)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from error
+        lease = await container.rebuilds.acquire(name, started_by=f"cli {_whoami()}")
+        if lease is None:
+            return await container.rebuilds.refusal(name)
         bar: Any = None
 
         def on_total(total: int) -> None:
@@ -98,26 +115,40 @@ def rebuild(
             bar = typer.progressbar(length=total, label=f"rebuilding {name} from the outbox")
             bar.__enter__()
 
-        try:
-            return await run_rebuild(
-                target,
-                container.event_log,
-                container.redis,
-                container.dead_letters,
-                container.engine_settings,
-                on_total=on_total,
-                on_progress=lambda n: bar.update(n) if bar is not None else None,
-                drop_old=not keep_old,
-            )
-        finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
+        async with lease:
+            try:
+                return await run_rebuild(
+                    target,
+                    container.event_log,
+                    container.redis,
+                    container.dead_letters,
+                    container.engine_settings,
+                    lease=lease,
+                    on_total=on_total,
+                    on_progress=lambda n: bar.update(n) if bar is not None else None,
+                    drop_old=not keep_old,
+                )
+            finally:
+                if bar is not None:
+                    bar.__exit__(None, None, None)
 
     report = with_container(main)
+    if isinstance(report, str):
+        typer.echo(f"refused: {report}; nothing was changed", err=True)
+        raise typer.Exit(REBUILD_REFUSED)
     typer.echo(
         f"{name} rebuilt: {report.old_namespace} → {report.new_namespace},"
         f" {report.scanned} events from the outbox, {report.caught_up} from the stream"
     )
+
+
+def _whoami() -> str:
+    """user@host pid N: who holds a rebuild, as other processes show it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
 
 
 dead_letters_app = typer.Typer(no_args_is_help=True, help="List and replay dead letters.")
@@ -158,9 +189,10 @@ def dead_letters_replay(
 
 
 def cleanup() -> None:
-    """Delete expired idempotency receipts, in batches."""
+    """Delete expired idempotency receipts in batches, then dead rebuilds' consumer groups."""
+    from orders_cqrs.readmodels.stream_groups import orphaned_groups, remove_groups
 
-    async def main(container: Container) -> int:
+    async def receipts(container: Container) -> int:
         total = 0
         while True:
             async with container.executor.uow_factory() as uow:
@@ -170,7 +202,20 @@ def cleanup() -> None:
             if removed == 0:
                 return total
 
-    typer.echo(f"removed {with_container(main, commands=True)} expired idempotency receipts")
+    async def groups(container: Container) -> list[str]:
+        # Only rebuild groups whose rebuild is not running anywhere (its lease is free): a
+        # group of a projection this code does not know may be another deployment's.
+        stream = container.settings.stream_name
+        orphans = await orphaned_groups(
+            container.redis, stream, container.rebuilds.running_groups, rebuilds_only=True
+        )
+        await remove_groups(container.redis, stream, orphans)
+        return orphans
+
+    typer.echo(f"removed {with_container(receipts, commands=True)} expired idempotency receipts")
+    removed = with_container(groups)
+    named = f": {', '.join(removed)}" if removed else ""
+    typer.echo(f"removed {len(removed)} consumer group(s) of rebuilds that died{named}")
 
 
 def bench_analytics(

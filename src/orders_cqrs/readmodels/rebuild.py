@@ -10,6 +10,13 @@
 3. The group is drained into the new target, readers are switched atomically (one SET, or
    one alias update), the group drains once more for events the live projector wrote to the
    old target just before the switch, then the old target is dropped.
+
+Exclusive: the caller holds the projection's rebuild lease (``db/rebuilds.py``) for the whole
+rebuild, taken before anything is deleted. Holding it, every rebuild group of this projection
+on the stream is a dead rebuild's leftover, removed before the new one is created. The group
+is created inside the ``try`` whose ``finally`` destroys it, so a rebuild that fails never
+leaves its group behind; one that is killed does, and the next rebuild or
+``orders-cqrs cleanup`` removes it (retention ignores it meanwhile).
 """
 
 from __future__ import annotations
@@ -23,9 +30,16 @@ from redis.asyncio import Redis
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.db.event_log import POSITION, EventLog
 from orders_cqrs.db.outbox import row_to_event
+from orders_cqrs.db.rebuilds import RebuildLease
 from orders_cqrs.readmodels.engine import EngineSettings, ProjectionEngine
 from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.status import STATUS_KEY
+from orders_cqrs.readmodels.stream_groups import (
+    is_rebuild_group,
+    rebuild_group,
+    remove_groups,
+    stream_groups,
+)
 
 SCAN_BATCH = 5000  # keyset pages: few round trips, bounded memory
 
@@ -76,20 +90,59 @@ async def rebuild(
     dead_letters: DeadLetterRepository,
     settings: EngineSettings,
     *,
+    lease: RebuildLease,
     on_total: Callable[[int], None] = lambda _: None,
     on_progress: Callable[[int], None] = lambda _: None,
     drop_old: bool = True,
 ) -> RebuildReport:
-    """Rebuild ``target`` into a new generation while the live one serves, then switch."""
+    """Rebuild ``target`` into a new generation while the live one serves, then switch.
+
+    ``lease`` must be ``target``'s and held; the caller releases it. The outcome is recorded
+    on it (done, or failed with the error) for every process to see.
+    """
+    try:
+        report = await _rebuild(
+            target, log, redis, dead_letters, settings, lease, on_total, on_progress
+        )
+        if drop_old:
+            await target.drop(report.old_namespace)
+    except BaseException as error:
+        await lease.failed(f"{type(error).__name__}: {error}")
+        raise
+    await lease.finished(report.caught_up)
+    return report
+
+
+async def _rebuild(
+    target: BlueGreenTarget,
+    log: EventLog,
+    redis: Redis,
+    dead_letters: DeadLetterRepository,
+    settings: EngineSettings,
+    lease: RebuildLease,
+    on_total: Callable[[int], None],
+    on_progress: Callable[[int], None],
+) -> RebuildReport:
     old = await target.current()
     new = next_generation(old)
-    projection = await target.prepare(new)
-    group = f"{target.name}-rebuild-{new}"
-    catch_up = ProjectionEngine(projection, redis, dead_letters, settings, group=group)
-    await redis.xgroup_create(settings.stream, group, id="$", mkstream=True)
+    group = rebuild_group(target.name, new)
+    # Recorded before the group exists, so retention and cleanup never take it for a dead one.
+    await lease.planned(old=old, new=new, group=group)
+    leftovers = [
+        g["name"]
+        for g in await stream_groups(redis, settings.stream)
+        if is_rebuild_group(g["name"], target.name)
+    ]
+    await remove_groups(redis, settings.stream, leftovers)  # we hold the lease: all are dead
     try:
-        scanned = await _scan_fenced(log, projection, on_total, on_progress)
+        projection = await target.prepare(new)
+        catch_up = ProjectionEngine(projection, redis, dead_letters, settings, group=group)
+        await redis.xgroup_create(settings.stream, group, id="$", mkstream=True)
+        scanned = await _scan_fenced(log, projection, lease, on_total, on_progress)
         await catch_up.run_until_idle()
+        # The lease's session must still be alive (hence still hold the lock) right before
+        # readers are switched: if the connection broke, another rebuild may be under way.
+        await lease.ensure_held()
         await target.switch(old, new)
         # One more drain is enough. Every event published since the group was created is in
         # the group, so this drain applies whatever the live projector may have written to
@@ -99,21 +152,20 @@ async def rebuild(
         await catch_up.run_until_idle()
         caught_up = int(await redis.hget(STATUS_KEY.format(group=group), "applied") or 0)
     finally:
-        await redis.xgroup_destroy(settings.stream, group)
-        await redis.delete(STATUS_KEY.format(group=group))
-    if drop_old:
-        await target.drop(old)
+        await remove_groups(redis, settings.stream, [group])
     return RebuildReport(old, new, scanned, caught_up)
 
 
 async def _scan_fenced(
     log: EventLog,
     projection: Projection,
+    lease: RebuildLease,
     on_total: Callable[[int], None],
     on_progress: Callable[[int], None],
 ) -> int:
     snapshot, total = await log.fence()
     on_total(total)
+    await lease.progress(0, total)
     after, scanned = 0, 0
     while True:
         rows = await log.page(snapshot, after=after, limit=SCAN_BATCH)
@@ -124,3 +176,4 @@ async def _scan_fenced(
         scanned += len(rows)
         after = rows[-1][POSITION]
         on_progress(len(rows))
+        await lease.progress(scanned)

@@ -33,6 +33,7 @@ from orders_cqrs.db.outbox import (
     backlog,
     claim_unpublished,
 )
+from orders_cqrs.db.rebuilds import running_rebuild_groups
 from orders_cqrs.db.session import Session
 from orders_cqrs.failures.backoff import full_jitter, pause
 from orders_cqrs.observability import metrics
@@ -76,8 +77,10 @@ class Relay:
         coalesce_seconds: float = 0.005,
         publish_delay_seconds: float = 0.0,
         retention_seconds: float = 3600.0,
+        projections: frozenset[str],
         connect_options: str = "",
     ) -> None:
+        """``projections``: the groups that count for retention besides running rebuilds'."""
         self._redis = redis
         self._dsn = dsn
         self._options = connect_options
@@ -88,6 +91,7 @@ class Relay:
         self._coalesce = coalesce_seconds
         self._delay = publish_delay_seconds
         self._retention_seconds = retention_seconds
+        self._projections = projections
         self._wake = asyncio.Event()
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._xadd_many = redis.register_script(_XADD_MANY)
@@ -155,6 +159,11 @@ class Relay:
         row = await (await conn.execute(IN_FLIGHT_SQL)).fetchone()
         return list(row[0]) if row else []
 
+    async def _live_groups(self) -> set[str]:
+        """The projections' groups and those of the rebuilds running now (PostgreSQL knows)."""
+        running = await running_rebuild_groups(await self._connection())
+        return set(self._projections) | running
+
     async def _still_running(self, xids: list[str]) -> bool:
         conn = await self._connection()
         row = await (await conn.execute(STILL_RUNNING_SQL, (xids,))).fetchone()
@@ -176,7 +185,10 @@ class Relay:
                         last_gauge = time.monotonic()
                     if time.monotonic() - last_trim > TRIM_EVERY_SECONDS:
                         trimmed = await trim_acknowledged(
-                            self._redis, self._stream, keep_seconds=self._retention_seconds
+                            self._redis,
+                            self._stream,
+                            keep_seconds=self._retention_seconds,
+                            live=self._live_groups,
                         )
                         metrics.STREAM_TRIMMED.inc(trimmed)
                         last_trim = time.monotonic()

@@ -102,7 +102,11 @@ async def ops_page(request: Request, window: str = "6h", partial: bool = False) 
 async def live_view(container: Container, window: str) -> dict[str, Any]:
     """Everything the live part shows; a store that is down becomes a message, not a 500."""
     now = datetime.now(UTC)
-    view: dict[str, Any] = {"as_of": now, "projections": await _projections(container)}
+    view: dict[str, Any] = {
+        "as_of": now,
+        "projections": await _projections(container),
+        "groups": await _groups(container),
+    }
     view.update(grid=None, chart=None, analytics_error=None, by_status=[])
     dashboards = container.dashboards
     if dashboards is None:
@@ -135,10 +139,18 @@ async def _projections(container: Container) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for name in container.projections:
         try:
-            status = await container.admin.status(name)
-            status["dead_letters"] = await container.admin.dead_letters.count_open(name)
+            status = await container.admin.overview(name)
             status["error"] = None
         except (RedisError, SQLAlchemyError, OSError) as error:
             status = {"name": name, "error": f"status unavailable: {type(error).__name__}"}
         rows.append(status)
     return rows
+
+
+async def _groups(container: Container) -> list[dict[str, Any]] | None:
+    """Every consumer group on the stream; None when the stores cannot say."""
+    try:
+        return await container.admin.groups()
+    except (RedisError, SQLAlchemyError, OSError) as error:
+        log.warning("ops_page_groups_unavailable", error=str(error)[:300])
+        return None

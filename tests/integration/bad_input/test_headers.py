@@ -1,5 +1,5 @@
-"""Bad request headers: a body not declared JSON (415), a missing or malformed
-``Idempotency-Key`` (422), a malformed ``If-Match``."""
+"""Bad request headers: a body not declared JSON (415), a missing (400) or malformed (422)
+``Idempotency-Key``, a malformed ``If-Match``."""
 
 from __future__ import annotations
 
@@ -32,13 +32,21 @@ def not_json(content_type: str | None, body: Any = None, **options: Any) -> Bad:
 
 
 def without_idempotency_key(method: str, path: str, **options: Any) -> Bad:
-    """A mutating call that sends no (or its own, malformed) ``Idempotency-Key``."""
-    return Bad(method, path, 422, "validation", idempotency_key=False, errors=True, **options)
+    """A mutating call that sends no ``Idempotency-Key``: 400, as DESIGN §4 says."""
+    return Bad(
+        method, path, 400, "idempotency-key-missing", idempotency_key=False, errors=True, **options
+    )
 
 
 def bad_idempotency_key(value: str) -> Bad:
-    return without_idempotency_key(
-        "POST", "/v1/orders", body=order(), headers={"Idempotency-Key": value}
+    """A PlaceOrder whose ``Idempotency-Key`` is malformed: a validation problem (422)."""
+    return post_order(
+        422,
+        "validation",
+        order(),
+        idempotency_key=False,
+        headers={"Idempotency-Key": value},
+        errors=True,
     )
 
 

@@ -8,6 +8,7 @@ from fastapi import Response
 
 from orders_cqrs.api.schemas import Problem
 from orders_cqrs.domain import commands
+from orders_cqrs.write.admin_requests import CloseAdminRequest
 from orders_cqrs.write.context import Accepted, CommandOutcome
 
 # Commands that answer 201 with the order's address: a new order, or a refund or note on it.
@@ -21,6 +22,8 @@ def response_shape(command: object, accepted: Accepted) -> tuple[int, dict[str, 
     (and the reconciler completes an authorization's receipt with no route in sight), so the
     route cannot set them afterwards: ``bootstrap.py`` hands this function to the executor.
     """
+    if isinstance(command, CloseAdminRequest):  # no order, hence no ETag
+        return command.answer.status, {}
     headers = {"ETag": f'"{accepted.version_after}"'}
     if isinstance(command, commands.PutProduct):
         return (201 if accepted.version_before is None else 200), headers
