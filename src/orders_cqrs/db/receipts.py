@@ -29,6 +29,11 @@ _HELD = """
 SELECT fingerprint, state, response_status, response_body, response_headers
   FROM idempotency_receipts WHERE client_id = %s AND key = %s
 """
+_LOCK = "SELECT 1 FROM idempotency_receipts WHERE client_id = %s AND key = %s FOR UPDATE"
+_LEASED = """
+SELECT 1 FROM idempotency_receipts
+ WHERE client_id = %s AND key = %s AND state = 'in_progress' AND locked_until > now()
+"""
 _RELEASE = """
 DELETE FROM idempotency_receipts
  WHERE client_id = %s AND key = %s AND state = 'in_progress'
@@ -92,6 +97,19 @@ class ReceiptRepository:
             response_body=bytes(body) if body is not None else None,
             response_headers=headers,
         )
+
+    def lock_first(self, *, client_id: str, key: str) -> None:
+        """Queue a lock of the key's receipt, to be the transaction's first statement.
+
+        A request that continues after a provider call writes its receipt at the end; taking
+        the receipt's lock first puts it in the order every command takes its locks in: the
+        receipt (a claim is always a command's first statement), then the order.
+        """
+        self._session.later(_LOCK, (client_id, key))
+
+    async def leased(self, *, client_id: str, key: str) -> bool:
+        """Whether a request holds the key right now (in progress, its lease still running)."""
+        return bool(await self._session.run(_LEASED, (client_id, key)))
 
     async def release(self, *, client_id: str, key: str) -> None:
         """Forget an in-progress claim so the client may retry with the same key."""

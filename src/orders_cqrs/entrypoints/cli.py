@@ -165,7 +165,8 @@ def reconcile(
     def show(report: ReconcileReport) -> None:
         typer.echo(
             f"examined {report.examined}, recorded {report.recorded},"
-            f" abandoned {report.abandoned}, refused {report.failed}"
+            f" abandoned {report.abandoned}, refused {report.failed},"
+            f" left to their requests {report.moved_on}"
         )
 
     async def main(container: Container) -> None:
