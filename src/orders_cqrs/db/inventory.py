@@ -37,14 +37,21 @@ UPDATE products SET reserved = reserved + %(q)s
 RETURNING sku, name, unit_price, currency, on_hand, reserved, sold, version
 """
 _RELEASE = "UPDATE products SET reserved = reserved - %s WHERE sku = %s"
+# A sale takes stock off the shelf: ``on_hand`` is a field a PUT sets, so the version moves
+# (see ``write/handlers/inventory.py``); a reservation or a release only moves ``reserved``.
 _SELL = """
-UPDATE products SET reserved = reserved - %(q)s, on_hand = on_hand - %(q)s, sold = sold + %(q)s
+UPDATE products SET reserved = reserved - %(q)s, on_hand = on_hand - %(q)s, sold = sold + %(q)s,
+       version = version + 1
  WHERE sku = %(sku)s
 """
 _GET = """
 SELECT sku, name, unit_price, currency, on_hand, reserved, sold, version FROM products
   WHERE sku = %s
 """
+# The If-Match check of a PUT reads the row with its lock: a second PUT carrying the same
+# version waits here, then reads the version the first one wrote and fails the check. Read
+# without the lock, both would pass it and both would write.
+_GET_FOR_UPDATE = _GET + " FOR UPDATE"
 _EXISTS = "SELECT 1 FROM products WHERE sku = %s"
 _PUT = """
 INSERT INTO products AS p (sku, name, unit_price, currency, on_hand)
@@ -88,13 +95,18 @@ class InventoryRepository:
             self._session.later(_RELEASE, (qty, sku))
 
     async def sell(self, lines: Iterable[OrderLine]) -> None:
-        """Turn a reservation into a sale (capture): stock leaves the shelf."""
+        """Turn a reservation into a sale (capture): stock leaves the shelf, a new version."""
         for sku, qty in _by_sku((line.sku, line.quantity) for line in lines):
             self._session.later(_SELL, {"sku": sku, "q": qty})
 
     async def get(self, sku: str) -> ProductRow | None:
         """One product, or None."""
         rows = await self._session.run(_GET, (sku,))
+        return ProductRow(*rows[0]) if rows else None
+
+    async def get_for_update(self, sku: str) -> ProductRow | None:
+        """One product, locked until the transaction ends (a PUT's read-check-write), or None."""
+        rows = await self._session.run(_GET_FOR_UPDATE, (sku,))
         return ProductRow(*rows[0]) if rows else None
 
     async def exists(self, sku: str) -> bool:

@@ -34,10 +34,11 @@ INSERT INTO payment_attempts (id, order_id, provider, amount, currency, status,
 VALUES (%s, %s, %s, %s, %s, 'pending', %s, %s)
 """
 _HAND_OVER = "UPDATE payment_attempts SET receipt_client_id = %s, receipt_key = %s WHERE id = %s"
-_LOCK = """
+_GET = """
 SELECT id, order_id, provider, amount, currency, status, receipt_client_id, receipt_key,
-  created_at FROM payment_attempts WHERE id = %s FOR UPDATE
+  created_at FROM payment_attempts WHERE id = %s
 """
+_LOCK = _GET + " FOR UPDATE"
 _FINISH = """
 UPDATE payment_attempts
    SET status = %s, provider_ref = %s, decline_reason = %s, completed_at = now()
@@ -80,8 +81,16 @@ class PaymentAttemptRepository:
         """A retry of the same authorization now owns the attempt's receipt."""
         self._session.later(_HAND_OVER, (client_id, key, attempt_id))
 
+    async def get(self, attempt_id: UUID) -> PaymentAttempt | None:
+        """The attempt as last committed, unlocked (decisions re-check it under ``lock``)."""
+        rows = await self._session.run(_GET, (attempt_id,))
+        return PaymentAttempt(*rows[0]) if rows else None
+
     async def lock(self, attempt_id: UUID) -> PaymentAttempt | None:
-        """The attempt, locked, so the API and the reconciler never both record a result."""
+        """The attempt, locked, so the API and the reconciler never both record a result.
+
+        Lock its order first (``orders.get_for_update``): see ``write/handlers/authorize.py``.
+        """
         rows = await self._session.run(_LOCK, (attempt_id,))
         return PaymentAttempt(*rows[0]) if rows else None
 

@@ -29,6 +29,11 @@ _HELD = """
 SELECT fingerprint, state, response_status, response_body, response_headers
   FROM idempotency_receipts WHERE client_id = %s AND key = %s
 """
+_LOCK = "SELECT 1 FROM idempotency_receipts WHERE client_id = %s AND key = %s FOR UPDATE"
+_LEASED = """
+SELECT 1 FROM idempotency_receipts
+ WHERE client_id = %s AND key = %s AND state = 'in_progress' AND locked_until > now()
+"""
 _RELEASE = """
 DELETE FROM idempotency_receipts
  WHERE client_id = %s AND key = %s AND state = 'in_progress'
@@ -37,10 +42,23 @@ _END_LEASE = """
 UPDATE idempotency_receipts SET locked_until = now() - interval '1 second'
  WHERE client_id = %s AND key = %s AND state = 'in_progress'
 """
+# One bounded batch. A client may re-claim an expired key while the batch runs: the claim
+# rewrites the receipt (a new row version, at a new ctid, expiring tomorrow) and the DELETE,
+# which picked the old version, waits for the claim's transaction. Once it commits,
+# PostgreSQL (READ COMMITTED) re-checks the DELETE's conditions against the new version and
+# skips it if they no longer hold. With the batch chosen by ctid alone, that re-check
+# depends on the plan and on the server's release: a hash join compares the new ctid and
+# skips the row; a nested loop into a TID scan (the plan of a big table) skips it only on
+# releases with PostgreSQL's 2025 fix "Add missing EPQ recheck for TID Scan" (back-patched
+# to 13; 15.18 has it and skipped the row in both plans), and before that fix it deletes
+# the receipt the client has just re-claimed. ``expires_at < now()`` in the outer DELETE is
+# re-checked on the new version by every plan on every release: a re-claimed receipt is not
+# expired, so it stays. tests/integration/test_receipt_cleanup.py drives that race.
 _DELETE_EXPIRED = """
 WITH gone AS (
   DELETE FROM idempotency_receipts WHERE ctid IN (
     SELECT ctid FROM idempotency_receipts WHERE expires_at < now() LIMIT %s)
+    AND expires_at < now()
   RETURNING 1)
 SELECT count(*) FROM gone
 """
@@ -92,6 +110,19 @@ class ReceiptRepository:
             response_body=bytes(body) if body is not None else None,
             response_headers=headers,
         )
+
+    def lock_first(self, *, client_id: str, key: str) -> None:
+        """Queue a lock of the key's receipt, to be the transaction's first statement.
+
+        A request that continues after a provider call writes its receipt at the end; taking
+        the receipt's lock first puts it in the order every command takes its locks in: the
+        receipt (a claim is always a command's first statement), then the order.
+        """
+        self._session.later(_LOCK, (client_id, key))
+
+    async def leased(self, *, client_id: str, key: str) -> bool:
+        """Whether a request holds the key right now (in progress, its lease still running)."""
+        return bool(await self._session.run(_LEASED, (client_id, key)))
 
     async def release(self, *, client_id: str, key: str) -> None:
         """Forget an in-progress claim so the client may retry with the same key."""

@@ -148,9 +148,12 @@ def project(name: str = typer.Argument(..., help="summary | search | analytics")
 @app.command()
 def reconcile(
     older_than: float = typer.Option(None, help="seconds; default ORDERS_RECONCILE_AFTER_SECONDS"),
-    loop: bool = typer.Option(False, help="keep reconciling every 10 s"),
+    loop: bool = typer.Option(False, help="keep reconciling until SIGTERM"),
+    interval: float = typer.Option(10.0, min=0.01, help="seconds between passes with --loop"),
 ) -> None:
     """Finish payment attempts that a crash or a provider timeout left pending."""
+    from orders_cqrs.entrypoints.workers import run_reconciler, stop_on_signals
+    from orders_cqrs.write.payments.reconciler import ReconcileReport
     from orders_cqrs.write.payments.reconciler import reconcile as run_pass
 
     settings = get_settings()
@@ -159,16 +162,20 @@ def reconcile(
         seconds=older_than if older_than is not None else settings.reconcile_after_seconds
     )
 
+    def show(report: ReconcileReport) -> None:
+        typer.echo(
+            f"examined {report.examined}, recorded {report.recorded},"
+            f" abandoned {report.abandoned}, refused {report.failed},"
+            f" left to their requests {report.moved_on}"
+        )
+
     async def main(container: Container) -> None:
-        while True:
-            report = await run_pass(container.executor, container.gateways, older_than=age)
-            typer.echo(
-                f"examined {report.examined}, recorded {report.recorded},"
-                f" abandoned {report.abandoned}, refused {report.failed}"
+        if loop:
+            await run_reconciler(
+                container, stop_on_signals(), older_than=age, interval=interval, on_pass=show
             )
-            if not loop:
-                return
-            await asyncio.sleep(10)
+        else:
+            show(await run_pass(container.executor, container.gateways, older_than=age))
 
     with_container(main, commands=True)
 

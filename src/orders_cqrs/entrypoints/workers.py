@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 
 import structlog
 from opensearchpy import AsyncOpenSearch
@@ -12,8 +14,8 @@ from prometheus_client import start_http_server
 
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.db.dead_letters import DeadLetterRepository
-from orders_cqrs.failures.backoff import doubling, pause
-from orders_cqrs.failures.stores import StoreUnavailable
+from orders_cqrs.failures.backoff import doubling, full_jitter, pause
+from orders_cqrs.failures.stores import StoreError, StoreUnavailable
 from orders_cqrs.observability import metrics
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
 from orders_cqrs.readmodels.analytics.schema import migrate
@@ -22,8 +24,11 @@ from orders_cqrs.readmodels.engine import ProjectionEngine
 from orders_cqrs.readmodels.search.index import IndexNames
 from orders_cqrs.readmodels.search.projection import ensure_index, is_unavailable
 from orders_cqrs.readmodels.status import group_lag
+from orders_cqrs.write.payments.reconciler import ReconcileReport, reconcile
 
 log = structlog.get_logger(__name__)
+
+MAX_RECONCILE_BACKOFF = 30.0  # seconds: an outage is noticed within this once it is over
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -49,6 +54,39 @@ async def run_relay(container: Container, stop: asyncio.Event) -> None:
         await relay.run(stop)
     finally:
         await relay.close()
+
+
+async def run_reconciler(
+    container: Container,
+    stop: asyncio.Event,
+    *,
+    older_than: timedelta,
+    interval: float,
+    on_pass: Callable[[ReconcileReport], None],
+) -> None:
+    """Reconcile every ``interval`` seconds until stopped.
+
+    A pass that meets a store error (PostgreSQL restarting, unreachable, or too busy) is
+    logged and tried again after a growing, jittered delay: pending attempts wait in the
+    database, so nothing is lost by waiting, and the loop is the only thing that would
+    finish them. The pool replaces the connections the outage broke.
+    """
+    log.info("reconciler_started", older_than=older_than.total_seconds(), interval=interval)
+    failures = 0
+    while not stop.is_set():
+        try:
+            report = await reconcile(container.executor, container.gateways, older_than=older_than)
+        except StoreError as error:
+            failures += 1
+            delay = max(interval, full_jitter(failures, base=0.5, cap=MAX_RECONCILE_BACKOFF))
+            log.warning(
+                "reconcile_store_unavailable", error=str(error), failures=failures, retry_in=delay
+            )
+            await pause(stop, delay)
+            continue
+        failures = 0
+        on_pass(report)
+        await pause(stop, interval)
 
 
 async def run_projection(container: Container, name: str, stop: asyncio.Event) -> None:

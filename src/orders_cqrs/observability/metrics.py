@@ -37,7 +37,7 @@ PAYMENT_CALLS = Counter(
 )
 RECONCILED = Counter(
     "orders_payment_attempts_reconciled_total",
-    "Payment attempts finished by the reconciler, by result.",
+    "Payment attempts the reconciler handled, by result (moved_on: a request finished it first).",
     ["result"],
 )
 

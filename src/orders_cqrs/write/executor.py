@@ -49,7 +49,9 @@ class Step(Generic[T]):
 
 class FollowUp:
     """A command that continues a request an earlier step claimed: its key is held (in
-    progress), so the executor does not claim it again."""
+    progress), so the executor does not claim it again. It locks the key's receipt first
+    instead, so that its locks come in the order a claiming command takes them: the
+    receipt, then what the handler locks (``write/handlers/authorize.py`` says why)."""
 
     __slots__ = ()
 
@@ -110,6 +112,8 @@ class Executor:
             async with self.uow_factory() as uow:
                 if claims:
                     self._claim_with_first_reads(uow, ctx)
+                else:
+                    uow.receipts.lock_first(client_id=ctx.client_id, key=ctx.idempotency_key)
                 try:
                     answer = await handler(command, uow, ctx)
                 except DomainError:

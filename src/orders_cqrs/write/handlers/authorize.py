@@ -2,20 +2,36 @@
 
 Each runs in its own transaction through the executor; ``write/payments/authorization.py``
 calls the provider between them with no transaction open.
+
+Lock order: every one of these transactions locks the request's idempotency receipt, then
+the order, then the payment attempt. Two transactions that lock the same rows in opposite
+orders can each hold what the other waits for: PostgreSQL breaks such a deadlock by aborting
+one of them, which a client sees as a 503 and which used to end ``reconcile --loop``. Why
+this order and not another:
+
+- the receipt first, because a claim must be a command's first statement (concurrent
+  duplicates queue on the receipt's unique index before anything else is touched); the
+  executor locks a follow-up's receipt first for the same reason;
+- the order before the attempt, because the first step can only find the attempt through
+  its order, and only under the order's lock is "the order's pending attempt" a question
+  with a stable answer (an attempt is started or taken over under that lock alone). So the
+  later steps and the reconciler, which know the attempt, lock its order by id first too.
 """
 
 from __future__ import annotations
 
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from orders_cqrs.db.payment_attempts import PaymentAttempt
 from orders_cqrs.domain.errors import IllegalTransition
+from orders_cqrs.domain.order import Order
 from orders_cqrs.write.context import Accepted, CommandContext, Continued, Refused
 from orders_cqrs.write.errors import PaymentTimeout
 from orders_cqrs.write.handlers.common import accepted, load_order
 from orders_cqrs.write.payments.port import AuthorizationRequest
 from orders_cqrs.write.payments.steps import (
     AbandonPaymentAttempt,
+    AttemptMovedOn,
     PaymentCall,
     RecordAuthorization,
     RecordPaymentAttempt,
@@ -70,16 +86,14 @@ async def record_authorization(
 ) -> Accepted | Refused:
     """Apply the provider's decision to the order, with its event, audit row and receipt.
 
-    The attempt row is locked first: whoever gets it second (a retry, or the reconciler)
-    finds it finished and answers with the order as it now stands, without a second event.
+    Whoever locks the attempt second (a retry, or the reconciler) finds it finished. A retry
+    answers with the order as it now stands, without a second event; the reconciler, which
+    has no client waiting, writes nothing (``AttemptMovedOn``).
     """
-    attempt = await uow.attempts.lock(cmd.attempt_id)
-    assert attempt is not None
-    ctx.trail.order_id = attempt.order_id
-    order = await uow.orders.get_for_update(attempt.order_id)
-    assert order is not None
-    ctx.trail.version_before = order.version
+    order, attempt = await _lock_order_then_attempt(uow, cmd.order_id, cmd.attempt_id, ctx)
     if attempt.status != "pending":
+        if cmd.reconciling:
+            raise AttemptMovedOn(attempt.id, f"already {attempt.status}")
         # Someone recorded this attempt first: answer with the order as it stands, and
         # still store this request's receipt and audit row (no second event).
         return Accepted(order.snapshot(), order.id, order.version, order.version)
@@ -128,10 +142,39 @@ async def record_payment_timeout(
 async def abandon_payment_attempt(
     cmd: AbandonPaymentAttempt, uow: UnitOfWork, ctx: CommandContext
 ) -> Continued[None]:
-    """Close an attempt the provider never saw; its request's key is free for a retry."""
+    """Close an attempt the provider never saw; its request's key is free for a retry.
+
+    The reconciler asked the provider with no lock held, so the attempt is checked again
+    here, under its lock: still pending, still bound to the request whose receipt the
+    reconciler read (``ctx``), and that request not asking the provider right now (its lease
+    ended). Otherwise a retry finished it, took it over or is about to: its answer stands.
+    """
+    _, attempt = await _lock_order_then_attempt(uow, cmd.order_id, cmd.attempt_id, ctx)
+    if attempt.status != "pending":
+        raise AttemptMovedOn(attempt.id, f"already {attempt.status}")
+    read = (ctx.client_id, ctx.idempotency_key) if cmd.release_receipt else (None, None)
+    if (attempt.receipt_client_id, attempt.receipt_key) != read:
+        raise AttemptMovedOn(attempt.id, "taken over by another request")
+    if cmd.release_receipt and await uow.receipts.leased(
+        client_id=ctx.client_id, key=ctx.idempotency_key
+    ):
+        raise AttemptMovedOn(attempt.id, "its request is asking the provider again")
     await uow.attempts.finish(
         cmd.attempt_id, status="abandoned", provider_ref=None, reason="unknown to provider"
     )
     if cmd.release_receipt:
         await uow.receipts.release(client_id=ctx.client_id, key=ctx.idempotency_key)
     return Continued(None)
+
+
+async def _lock_order_then_attempt(
+    uow: UnitOfWork, order_id: UUID, attempt_id: UUID, ctx: CommandContext
+) -> tuple[Order, PaymentAttempt]:
+    """The attempt's order and the attempt, locked in that order (see the module's text)."""
+    ctx.trail.order_id = order_id
+    order = await uow.orders.get_for_update(order_id)
+    assert order is not None, f"no order {order_id}"
+    ctx.trail.version_before = order.version
+    attempt = await uow.attempts.lock(attempt_id)
+    assert attempt is not None and attempt.order_id == order_id, f"no attempt {attempt_id}"
+    return order, attempt

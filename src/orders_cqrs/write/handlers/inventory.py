@@ -26,8 +26,22 @@ def product_view(row: ProductRow) -> dict[str, Any]:
 
 
 async def put_product(cmd: PutProduct, uow: UnitOfWork, ctx: CommandContext) -> Accepted:
-    """Upsert the product; refuse to set stock below open reservations."""
-    current = await uow.inventory.get(cmd.sku)
+    """Upsert the product; refuse to set stock below open reservations.
+
+    ``If-Match`` is checked against the product's row locked for this transaction, so two
+    PUTs that carry the same version cannot both pass: the second waits for the first to
+    commit and then sees its version. (A SKU nobody stocks yet has no row to lock; a
+    concurrent create is settled by the upsert's unique key.)
+
+    What the version counts: changes to the fields a PUT sets, the name, price, currency
+    and stock on hand, whether by a PUT or by a sale (a capture takes units off the shelf).
+    Reservations and their release move only ``reserved``, which no PUT writes, so they
+    leave the version alone: a restock is not refused because orders came in meanwhile (a
+    busy SKU is reserved many times a second), and it never needs to be, because the one
+    rule tying the two together, stock on hand never below reserved, is checked by the
+    upsert on the locked row.
+    """
+    current = await uow.inventory.get_for_update(cmd.sku)
     if current is not None and ctx.if_match is not None and ctx.if_match != current.version:
         raise VersionConflict(ctx.if_match, current.version)
     row = await uow.inventory.put(

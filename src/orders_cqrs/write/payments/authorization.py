@@ -57,7 +57,10 @@ async def authorize_payment(
         metrics.PAYMENT_CALLS.labels(gateway.name, "timeout").inc()
         return await executor.execute(RecordPaymentTimeout(), ctx)  # refused: PaymentTimeout
     metrics.PAYMENT_CALLS.labels(gateway.name, "approved" if result.approved else "declined").inc()
-    return await executor.execute(RecordAuthorization(call.request.idempotency_key, result), ctx)
+    request = call.request
+    return await executor.execute(
+        RecordAuthorization(request.order_id, request.idempotency_key, result), ctx
+    )
 
 
 class PaymentAuthorizer:

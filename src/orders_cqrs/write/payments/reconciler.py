@@ -12,7 +12,11 @@ from orders_cqrs.observability import metrics
 from orders_cqrs.write.context import CommandContext
 from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.payments.port import AuthorizationRequest, PaymentGateway
-from orders_cqrs.write.payments.steps import AbandonPaymentAttempt, RecordAuthorization
+from orders_cqrs.write.payments.steps import (
+    AbandonPaymentAttempt,
+    AttemptMovedOn,
+    RecordAuthorization,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +29,7 @@ class ReconcileReport:
     recorded: int
     abandoned: int
     failed: int
+    moved_on: int = 0  # finished or taken over by a client's request while the pass asked
 
 
 async def reconcile(
@@ -38,14 +43,18 @@ async def reconcile(
 
     The decision is recorded by the API's own last step (``RecordAuthorization``), under the
     request that started the attempt: its receipt is completed, so a retry replays it.
+
+    The attempt is read without a lock (no transaction is held while the provider is asked)
+    and a client may retry meanwhile; the steps that write lock the order and then the
+    attempt, like every step of an authorization, and check it again under those locks.
     """
     cutoff = datetime.now(UTC) - older_than
     async with executor.uow_factory() as uow:
         stale = await uow.attempts.stale(cutoff, limit)
-    recorded = abandoned = failed = 0
+    recorded = abandoned = failed = moved_on = 0
     for attempt_id in stale:
         async with executor.uow_factory() as uow:
-            attempt = await uow.attempts.lock(attempt_id)
+            attempt = await uow.attempts.get(attempt_id)
             if attempt is None or attempt.status != "pending":
                 continue
             token = await uow.attempts.token_for(attempt.order_id)
@@ -60,14 +69,21 @@ async def reconcile(
             idempotency_key=attempt.receipt_key or f"reconcile:{attempt.id}",
             fingerprint="",
         )
-        if result is None:
-            has_receipt = bool(attempt.receipt_client_id and attempt.receipt_key)
-            await executor.execute(AbandonPaymentAttempt(attempt.id, has_receipt), ctx)
-            abandoned += 1
-            metrics.RECONCILED.labels("abandoned").inc()
-            continue
         try:
-            await executor.execute(RecordAuthorization(attempt.id, result), ctx)
+            if result is None:
+                has_receipt = bool(attempt.receipt_client_id and attempt.receipt_key)
+                abandon = AbandonPaymentAttempt(attempt.order_id, attempt.id, has_receipt)
+                await executor.execute(abandon, ctx)
+                abandoned += 1
+                metrics.RECONCILED.labels("abandoned").inc()
+                continue
+            record = RecordAuthorization(attempt.order_id, attempt.id, result, reconciling=True)
+            await executor.execute(record, ctx)
+        except AttemptMovedOn as moved:
+            log.info("reconcile_left_to_request", attempt_id=str(attempt.id), reason=str(moved))
+            moved_on += 1
+            metrics.RECONCILED.labels("moved_on").inc()
+            continue
         except DomainError as refusal:
             log.warning("reconcile_refused", attempt_id=str(attempt.id), reason=refusal.detail)
             failed += 1
@@ -75,4 +91,4 @@ async def reconcile(
             continue
         recorded += 1
         metrics.RECONCILED.labels("approved" if result.approved else "declined").inc()
-    return ReconcileReport(len(stale), recorded, abandoned, failed)
+    return ReconcileReport(len(stale), recorded, abandoned, failed, moved_on)

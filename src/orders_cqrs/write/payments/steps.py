@@ -32,10 +32,17 @@ class RecordPaymentAttempt(Step[PaymentCall]):
 
 @dataclass(frozen=True, slots=True)
 class RecordAuthorization(Command, FollowUp):
-    """Apply the provider's decision on the attempt to its order."""
+    """Apply the provider's decision on the attempt to its order.
 
+    ``reconciling``: the reconciler records it, for a request that has already ended. If
+    the attempt is no longer pending by then, someone recorded it first and answered their
+    request; the reconciler has nobody to answer, so it writes nothing (``AttemptMovedOn``).
+    """
+
+    order_id: UUID
     attempt_id: UUID
     result: AuthorizationResult
+    reconciling: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +52,24 @@ class RecordPaymentTimeout(Command, FollowUp):
 
 @dataclass(frozen=True, slots=True)
 class AbandonPaymentAttempt(Step[None], FollowUp):
-    """The provider never saw the attempt: close it, and free its receipt if it has one."""
+    """The provider never saw the attempt: close it, and free its receipt if it has one.
 
+    Only the reconciler sends it, under the receipt it read from the attempt; if the attempt
+    has moved on since (finished, taken over by a retry, or being asked about by one right
+    now), nothing is written (``AttemptMovedOn``).
+    """
+
+    order_id: UUID
     attempt_id: UUID
     release_receipt: bool
+
+
+class AttemptMovedOn(Exception):
+    """Between the reconciler's read of an attempt and its write, a client's request finished
+    the attempt or took it over: what that request did stands, and the reconciler's step
+    rolls back with nothing written. Not a ``DomainError``: nobody's request was refused,
+    so there is nothing to audit."""
+
+    def __init__(self, attempt_id: UUID, why: str) -> None:
+        super().__init__(f"payment attempt {attempt_id}: {why}")
+        self.attempt_id = attempt_id
