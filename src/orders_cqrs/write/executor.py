@@ -5,7 +5,7 @@ commit together or not at all. A refusal rolls all of that back and is then audi
 small transaction of its own, so the log shows it while the write model does not.
 
 This is the only code that commits a command's work, audits refusals and counts commands.
-A handler is ``(command, uow, ctx)`` with its dependencies bound by ``bootstrap.py``; it
+A handler is ``(command, uow, ctx)`` with its dependencies bound by ``bootstrap/handlers.py``; it
 answers (``write/context.py``) ``Accepted`` to complete the request, raises a
 ``DomainError`` to refuse it, returns ``Refused`` to refuse it but keep what it wrote, or,
 for a ``Step``, returns ``Continued`` to commit and leave the request open for a

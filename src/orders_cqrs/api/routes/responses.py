@@ -20,7 +20,7 @@ def response_shape(command: object, accepted: Accepted) -> tuple[int, dict[str, 
 
     The executor stores them in the idempotency receipt inside the command's transaction
     (and the reconciler completes an authorization's receipt with no route in sight), so the
-    route cannot set them afterwards: ``bootstrap.py`` hands this function to the executor.
+    route cannot set them afterwards: ``bootstrap`` hands this function to the executor.
     """
     if isinstance(command, CloseAdminRequest):  # no order, hence no ETag
         return command.answer.status, {}

@@ -1,0 +1,97 @@
+"""The store clients, each built from settings with short timeouts; nothing else builds them."""
+
+from __future__ import annotations
+
+from opensearchpy import AsyncOpenSearch
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from orders_cqrs.config import Settings
+from orders_cqrs.db.connection import libpq_dsn
+from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
+from orders_cqrs.readmodels.analytics.session import ClickHouseSession, build_session
+from orders_cqrs.readmodels.engine import EngineSettings
+from orders_cqrs.write.unit_of_work import WritePool
+
+# Every read model the stream feeds, whether or not this process runs it: their consumer groups
+# are the live ones for stream retention (with the rebuilds running now). Not the projections
+# this process's settings enable: a relay started without ClickHouse settings must still keep
+# what a separate analytics projector has not read. A group of a name not here is orphaned.
+STREAM_PROJECTIONS: frozenset[str] = frozenset({"summary", "search", ANALYTICS})
+
+
+def build_engine(settings: Settings) -> AsyncEngine:
+    """An async pool to PostgreSQL with bounded lock and statement waits."""
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={"options": pg_options(settings), "connect_timeout": 5},
+    )
+
+
+def pg_options(settings: Settings, application: str = "orders-cqrs") -> str:
+    return (
+        f"-c lock_timeout={settings.db_lock_timeout_ms}"
+        f" -c statement_timeout={settings.db_statement_timeout_ms}"
+        f" -c application_name={application}"
+    )
+
+
+def build_write_pool(settings: Settings) -> WritePool:
+    """The command side's psycopg pool (opened by ``Container.open``).
+
+    Autocommit connections: each unit of work sends its own BEGIN and COMMIT, batched with
+    its first and last statements (``db/session.py``).
+
+    No check on checkout: a ping per command is a round trip per command. A connection that
+    broke is dropped by the pool when it comes back, and the command fails as unavailable.
+    """
+    return AsyncConnectionPool(
+        libpq_dsn(settings.database_url),
+        min_size=min(4, settings.db_pool_size),
+        max_size=settings.db_pool_size + settings.db_max_overflow,
+        timeout=10,
+        kwargs={"options": pg_options(settings), "connect_timeout": 5, "autocommit": True},
+        name="orders-write",
+        open=False,
+    )
+
+
+def build_redis(settings: Settings) -> Redis:
+    """An async Redis client (text responses) with short timeouts: a dead Redis fails fast."""
+    return Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        health_check_interval=10,
+    )
+
+
+def engine_settings(settings: Settings) -> EngineSettings:
+    """The projection engine's knobs."""
+    return EngineSettings(
+        stream=settings.stream_name,
+        batch_size=settings.projection_batch_size,
+        block_ms=settings.projection_block_ms,
+        claim_idle_ms=settings.projection_claim_idle_ms,
+        max_attempts=settings.projection_max_attempts,
+        retry_base_seconds=settings.projection_retry_base_seconds,
+    )
+
+
+def build_opensearch(settings: Settings) -> AsyncOpenSearch:
+    """An async OpenSearch client with short timeouts and no hidden retries (the engine retries)."""
+    return AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=10, max_retries=0)
+
+
+def build_clickhouse(settings: Settings) -> ClickHouseSession | None:
+    """The process's one ClickHouse session (opened on first use); None without analytics.
+
+    Build it once per process and pass it around: with chDB the engine is per process.
+    """
+    return build_session(settings.clickhouse_url)
