@@ -5,6 +5,9 @@ from __future__ import annotations
 from opensearchpy import AsyncOpenSearch
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from orders_cqrs.config import Settings
@@ -62,13 +65,26 @@ def build_write_pool(settings: Settings) -> WritePool:
 
 
 def build_redis(settings: Settings) -> Redis:
-    """An async Redis client (text responses) with short timeouts: a dead Redis fails fast."""
+    """An async Redis client (text responses) with short timeouts: a dead Redis fails fast.
+
+    After a restart or failover every pooled connection is dead and nothing notices until
+    it is used: without a retry, each one fails one request. A *connection* error is retried
+    on a new connection (twice, jittered): the command either never reached the server or,
+    if the reply was lost, runs again, and every command of ours may: reads, the projector's
+    version-guarded scripts, XADD (a duplicate entry is delivered at least once anyway), XACK.
+    Timeouts are not retried: a slow Redis would only get slower requests.
+    """
     return Redis.from_url(
         settings.redis_url,
         decode_responses=True,
         socket_timeout=5,
         socket_connect_timeout=2,
         health_check_interval=10,
+        retry=Retry(
+            ExponentialWithJitterBackoff(base=0.02, cap=0.5),
+            retries=2,
+            supported_errors=(RedisConnectionError,),
+        ),
     )
 
 
@@ -85,8 +101,20 @@ def engine_settings(settings: Settings) -> EngineSettings:
 
 
 def build_opensearch(settings: Settings) -> AsyncOpenSearch:
-    """An async OpenSearch client with short timeouts and no hidden retries (the engine retries)."""
-    return AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=10, max_retries=0)
+    """An async OpenSearch client with short timeouts.
+
+    It retries a request once on a connection error only (not on a timeout, not on a status):
+    after a restart the kept-alive HTTP connections are dead, and the first request on each
+    would fail. Our writes are versioned (external versioning) and reads are reads, so a
+    request sent twice changes nothing.
+    """
+    return AsyncOpenSearch(
+        hosts=[settings.opensearch_url],
+        timeout=10,
+        max_retries=1,
+        retry_on_timeout=False,
+        retry_on_status=(),
+    )
 
 
 def build_clickhouse(settings: Settings) -> ClickHouseSession | None:

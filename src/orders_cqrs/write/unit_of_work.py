@@ -17,13 +17,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from orders_cqrs.db.audit import AuditRepository
 from orders_cqrs.db.command_record import CommandRecordRepository
-from orders_cqrs.db.connection import Connection
+from orders_cqrs.db.connection import Connection, server_hung_up
 from orders_cqrs.db.errors import as_store_error
 from orders_cqrs.db.inventory import InventoryRepository
 from orders_cqrs.db.orders import OrderRepository
 from orders_cqrs.db.payment_attempts import PaymentAttemptRepository
 from orders_cqrs.db.receipts import ReceiptRepository
 from orders_cqrs.db.session import Session
+from orders_cqrs.failures.stores import StoreUnavailable
 
 WritePool = AsyncConnectionPool[Connection]
 
@@ -48,7 +49,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         try:
-            self._conn = await self._pool.getconn()
+            self._conn = await self._live_connection()
         except Exception as error:
             converted = as_store_error(error)
             if converted is None:
@@ -62,6 +63,22 @@ class UnitOfWork:
         self.records = CommandRecordRepository(session)
         self.attempts = PaymentAttemptRepository(session)
         return self
+
+    async def _live_connection(self) -> Connection:
+        """A pooled connection the server has not ended.
+
+        After a restart every idle connection in the pool is dead, and each would fail the
+        one command that drew it (a burst of 503s from a healthy database). A dead one is
+        closed, so the pool replaces it, and the next is drawn: at most one per connection
+        the pool can hold, then one that it opens new.
+        """
+        for _ in range(self._pool.max_size + 1):
+            conn = await self._pool.getconn()
+            if not server_hung_up(conn):
+                return conn
+            await conn.close()
+            await self._pool.putconn(conn)
+        raise StoreUnavailable("write store unavailable (every pooled connection was closed)")
 
     async def __aexit__(
         self,
