@@ -50,7 +50,9 @@ class ApiServer:
             stdout=subprocess.DEVNULL,
             stderr=self.log,
         )
-        deadline = time.monotonic() + 60  # a busy machine starts slowly; readiness is not what tests prove
+        deadline = (
+            time.monotonic() + 60
+        )  # a busy machine starts slowly; readiness is not what tests prove
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.log.seek(0)

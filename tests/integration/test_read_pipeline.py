@@ -21,9 +21,20 @@ from tests.helpers.api import (
     put_product,
     read_order,
 )
-from tests.helpers.processes import ApiServer, run_verify
+from tests.helpers.problems import assert_problem
+from tests.helpers.processes import ApiServer, Worker, run_verify
 from tests.helpers.stores import TEST_REDIS_URL
 from tests.helpers.waiting import wait_until_projected
+
+
+def add_note(base_url: str, order_id: str) -> httpx.Response:
+    """POST a support note: the order's next version."""
+    return httpx.post(
+        f"{base_url}/v1/orders/{order_id}/notes",
+        json={"body": "called back"},
+        headers=headers(SUPPORT_KEY, str(uuid.uuid4())),
+        timeout=30,
+    )
 
 
 def test_a_placed_order_is_readable_at_its_version_with_freshness(
@@ -48,11 +59,7 @@ def test_a_placed_order_is_readable_at_its_version_with_freshness(
     )  # type: ignore[index]
     assert read.headers["ETag"] == f'"{version}"'
 
-    note = httpx.post(
-        f"{api.url}/v1/orders/{order_id}/notes",
-        json={"body": "called back"},
-        headers=headers(SUPPORT_KEY, str(uuid.uuid4())),
-    )
+    note = add_note(api.url, order_id)
     support = httpx.get(
         f"{api.url}/v1/support/orders/{order_id}",
         params={"min_version": note.json()["version"]},
@@ -72,22 +79,55 @@ def test_a_placed_order_is_readable_at_its_version_with_freshness(
     assert "summary" in result.stdout
 
 
-def test_min_version_beyond_the_projection_is_a_clear_503_never_older_data(
-    start_pipeline: Callable[..., ApiServer],
+def test_min_version_the_projection_lacks_is_a_clear_503_never_older_data(
+    start_api: Callable[..., ApiServer], start_worker: Callable[..., Worker]
 ) -> None:
-    api = start_pipeline(read_wait_budget_seconds="0.3")
+    api = start_api(read_wait_budget_seconds="0.3")
+    start_worker("relay")
+    projector = start_worker("project", "summary")
     put_product(api.url, "SKU-READ", on_hand=10)
     order_id = place_one(api.url, "SKU-READ")
-    wait_until_projected(api.url, order_id, 1)
-    ahead = read_order(api.url, order_id, min_version=2)
-    assert ahead.status_code == 503
-    assert ahead.headers["content-type"] == "application/problem+json"
-    assert ahead.headers["Retry-After"] == "1"
-    problem = ahead.json()
+    wait_until_projected(api.url, order_id, 1, seconds=60)
+    projector.kill9()
+    noted = add_note(api.url, order_id)
+    assert noted.status_code == 201, noted.text
+
+    behind = read_order(api.url, order_id, min_version=2)
+
+    assert behind.status_code == 503
+    assert behind.headers["content-type"] == "application/problem+json"
+    assert behind.headers["Retry-After"] == "1"
+    problem = behind.json()
     assert problem["type"].endswith(":projection-lagging")
     assert (problem["min_version"], problem["projected_version"]) == (2, 1)
-    unknown = read_order(api.url, str(uuid.uuid4()))
-    assert unknown.status_code == 404
+
+
+def test_min_version_beyond_the_write_model_is_refused_at_once_not_waited_for(
+    start_pipeline: Callable[..., ApiServer],
+) -> None:
+    # A long wait budget: answering "at once" means well before it runs out.
+    api = start_pipeline(read_wait_budget_seconds="20")
+    put_product(api.url, "SKU-READ", on_hand=10)
+    order_id = place_one(api.url, "SKU-READ")
+    wait_until_projected(api.url, order_id, 1, seconds=60)
+
+    started = time.monotonic()
+    ahead = read_order(api.url, order_id, min_version=2)
+    support = httpx.get(
+        f"{api.url}/v1/support/orders/{order_id}",
+        params={"min_version": 7},
+        headers=headers(SUPPORT_KEY),
+        timeout=30,
+    )
+    unknown = read_order(api.url, str(uuid.uuid4()), min_version=1)
+    waited = time.monotonic() - started
+
+    problem = assert_problem(ahead, 409, "min-version-ahead")
+    assert problem["current_version"] == 1, problem
+    assert "version 1" in problem["detail"], problem
+    assert assert_problem(support, 409, "min-version-ahead")["current_version"] == 1
+    assert_problem(unknown, 404, "not-found")
+    assert waited < 10, f"three reads took {waited:.1f} s: one of them waited for the budget"
 
 
 def test_verify_reports_drift_and_exits_non_zero(

@@ -25,6 +25,7 @@ from orders_cqrs.failures.refusals import (
     RebuildUnsupported,
     Refusal,
     UnknownProjection,
+    VersionNotWritten,
 )
 from orders_cqrs.failures.stores import StoreBusy, StoreUnavailable
 from orders_cqrs.readmodels.freshness import NotYetProjected
@@ -51,6 +52,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "refund-rule": (422, "The refund breaks a refund rule"),
     "capture-rule": (422, "The capture breaks a capture rule"),
     "inventory-conflict": (409, "Stock cannot go below reserved units"),
+    "min-version-ahead": (409, "The order has not reached that version"),
     "rebuild-unsupported": (409, "This projection has no rebuild"),
     "rebuild-running": (409, "A rebuild of this projection is already running"),
     "idempotency-key-missing": (400, "Send an Idempotency-Key header"),
@@ -68,6 +70,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 REFUSALS: dict[type[Refusal], str] = {
     InvalidSearch: "validation",
     InvalidDashboardQuery: "validation",
+    VersionNotWritten: "min-version-ahead",
     UnknownProjection: "not-found",
     RebuildUnsupported: "rebuild-unsupported",
     RebuildRunning: "rebuild-running",
@@ -148,7 +151,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Refusal)
     async def _refused(request: Request, error: Refusal) -> JSONResponse:
-        return problem(refusal_type(error), error.detail, instance=request.url.path)
+        extra: dict[str, Any] = {}
+        if isinstance(error, VersionNotWritten):
+            extra["current_version"] = error.current_version
+        return problem(refusal_type(error), error.detail, instance=request.url.path, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 _PING = text("SELECT 1")
-_ORDER_EXISTS = text("SELECT 1 FROM orders WHERE id = :id")
+_ORDER_VERSION = text("SELECT version FROM orders WHERE id = :id")
 _VERSIONS_PAGE = text("SELECT id, version FROM orders WHERE id > :after ORDER BY id LIMIT :n")
 
 
@@ -23,11 +23,11 @@ class WriteModelLookups:
         async with self.engine.connect() as conn:
             await conn.execute(_PING)
 
-    async def order_exists(self, order_id: UUID) -> bool:
-        """Whether the write model has this order."""
+    async def order_version(self, order_id: UUID) -> int | None:
+        """The order's version in the write model; None when it has no such order."""
         async with self.engine.connect() as conn:
-            found = await conn.execute(_ORDER_EXISTS, {"id": order_id})
-            return found.first() is not None
+            found = (await conn.execute(_ORDER_VERSION, {"id": order_id})).first()
+            return None if found is None else int(found.version)
 
     async def versions_page(self, after: str, limit: int) -> list[tuple[str, int]]:
         """Orders by id beyond ``after``, each with its current version."""

@@ -31,6 +31,18 @@ class InvalidSearch(InvalidQuery):
     """A support-search parameter is out of range (a foreign cursor, a date past 2200, …)."""
 
 
+class VersionNotWritten(InvalidQuery):
+    """A read asked for a version the order has not reached in the write model.
+
+    No wait can cure that (the version may never exist), so it is answered at once instead
+    of after the wait budget with a 503 that invites retries.
+    """
+
+    def __init__(self, detail: str, current_version: int) -> None:
+        super().__init__(detail)
+        self.current_version = current_version
+
+
 class InvalidDashboardQuery(InvalidQuery):
     """A dashboard parameter is outside what the dashboards answer."""
 

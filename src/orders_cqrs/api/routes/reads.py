@@ -12,7 +12,7 @@ from orders_cqrs.api.auth import CheckoutOrSupport, Support
 from orders_cqrs.api.deps import LookupsDep, SummaryDep
 from orders_cqrs.api.routes.responses import problems
 from orders_cqrs.domain.errors import OrderNotFound
-from orders_cqrs.readmodels.freshness import NotYetProjected
+from orders_cqrs.failures.refusals import VersionNotWritten
 from orders_cqrs.readmodels.summary.reader import SummaryRead
 
 router = APIRouter(tags=["reads"])
@@ -33,21 +33,30 @@ def _etagged(body: dict[str, Any], version: int) -> JSONResponse:
 async def _read(
     summary: SummaryDep, lookups: LookupsDep, order_id: UUID, min_version: int | None
 ) -> SummaryRead:
-    """The summary at ``min_version`` or later; 404 when no such order exists anywhere."""
-    try:
+    """The summary at ``min_version`` or later; 404 when no such order exists anywhere.
+
+    When the summary is behind ``min_version``, the write model is asked once, before any
+    wait: an order it does not have is a 404, and a version it has not reached a 409, both at
+    once, so a client never retries a typo or a version from the future against a 503. Only
+    a version the write model holds is worth the (bounded) wait for the projection.
+    """
+    read = await summary.order(str(order_id))
+    if min_version is not None and (read is None or read.freshness.source_version < min_version):
+        written = await lookups.order_version(order_id)
+        if written is None:
+            raise OrderNotFound(f"no order {order_id}")
+        if written < min_version:
+            raise VersionNotWritten(
+                f"order {order_id} is at version {written}; min_version {min_version} is ahead",
+                current_version=written,
+            )
         read = await summary.order_at_least(str(order_id), min_version)
-    except NotYetProjected as lagging:
-        # Only asked when the read model has nothing after the wait: tells "lagging" (retry)
-        # from "never existed" (404), so a client does not retry a typo forever.
-        if lagging.have is None and not await lookups.order_exists(order_id):
-            raise OrderNotFound(f"no order {order_id}") from lagging
-        raise
     if read is None:
         raise OrderNotFound(f"no order {order_id} in the read model")
     return read
 
 
-@router.get("/v1/orders/{order_id}", responses=problems(404, 503))
+@router.get("/v1/orders/{order_id}", responses=problems(404, 409, 503))
 async def get_order(
     order_id: UUID,
     principal: CheckoutOrSupport,
@@ -72,7 +81,7 @@ async def customer_orders(
     return {"customer_id": str(customer_id), "orders": [_order_view(r) for r in reads]}
 
 
-@router.get("/v1/support/orders/{order_id}", responses=problems(404, 503))
+@router.get("/v1/support/orders/{order_id}", responses=problems(404, 409, 503))
 async def support_order(
     order_id: UUID,
     principal: Support,
