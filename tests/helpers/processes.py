@@ -50,9 +50,8 @@ class ApiServer:
             stdout=subprocess.DEVNULL,
             stderr=self.log,
         )
-        deadline = (
-            time.monotonic() + 60
-        )  # a busy machine starts slowly; readiness is not what tests prove
+        # A busy machine starts processes slowly; how fast is not what the tests prove.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.log.seek(0)
@@ -66,7 +65,8 @@ class ApiServer:
         # Nobody else holds this process (the fixtures only track servers that started):
         # left running, it would keep its database connections until the machine runs out.
         self.kill9()
-        raise RuntimeError("api did not become ready")
+        self.log.seek(0)
+        raise RuntimeError(f"api did not become ready: {self.log.read().decode()[-2000:]}")
 
     def kill9(self) -> None:
         """SIGKILL: no shutdown hooks, no flush, like a crashed host."""

@@ -40,7 +40,7 @@ from tests.helpers.processes import ApiServer
 SERVICES_DIR = Path(os.environ.get("ORDERS_SERVICES_DIR", "/var/lib/orders-cqrs"))
 PG_LOG = SERVICES_DIR / "pg.log"
 PG_SOCKET = SERVICES_DIR / "pgsock"
-DATABASE = "orders_bench_capture_check"
+DATABASE = f"orders_bench_capture_{uuid.uuid4().hex[:8]}"  # two runs never share it
 _ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 

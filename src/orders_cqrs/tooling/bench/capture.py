@@ -125,13 +125,17 @@ def one_line(message: str) -> str:
 def pgbench_script(capture: Capture, sku_range: tuple[int, int]) -> str:
     """The captured checkout as a pgbench script with fresh ids and a random SKU per run."""
     prefix = "b"  # pgbench replaces ``:name`` only for names it knows: keep them distinctive
+    ours = {f"{prefix}sku"} | {f"{prefix}{name}{n}" for name in UUID_VARIABLES for n in range(1, 6)}
     lines = [line for name in UUID_VARIABLES for line in _uuid_sets(prefix + name)]
     lines.append(f"\\set {prefix}sku random({sku_range[0]}, {sku_range[1]})")
     sku_number = capture.sku.rsplit("-", 1)[1]
     for message in capture.messages:
         line = one_line(message)
-        if re.search(rf":{prefix}[a-z]+\d", line):
-            raise RuntimeError("captured SQL already holds text that looks like a variable")
+        # pgbench reads ``:`` and the longest run of word characters as a variable name and
+        # replaces it only when it is one of ours; other text (a client id ``checkout:bad3…``)
+        # passes through unchanged.
+        if ours & set(_PGBENCH_NAME.findall(line)):
+            raise RuntimeError("captured SQL already holds text that reads as one of our variables")
         for name in UUID_VARIABLES:
             value = capture.ids[name]
             line = line.replace(str(value), _dashed(prefix + name))
@@ -147,6 +151,7 @@ def pgbench_script(capture: Capture, sku_range: tuple[int, int]) -> str:
     return script
 
 
+_PGBENCH_NAME = re.compile(r":(\w+)")
 _STRING = re.compile(r"(?:\bE)?'(?:[^']|'')*'")
 _NUMBER = re.compile(r"(?<![\w:$])-?\d+(?:\.\d+)?\b")
 _PGBENCH_VARIABLE = re.compile(r"(?<!:):[a-z]\w*")
