@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     relay_busy_poll_seconds: float = Field(default=0.04, gt=0)  # while rows keep coming
     relay_coalesce_seconds: float = Field(default=0.005, ge=0)  # after a NOTIFY, gather a batch
     relay_publish_delay_seconds: float = Field(default=0.0, ge=0)
+    # Replicas that must have the XADDs (Redis WAIT) before rows count as published; 0: none.
+    relay_min_replicas: int = Field(default=0, ge=0)
+    relay_replica_timeout_ms: int = Field(default=1000, ge=1)  # 0 would make WAIT block forever
     metrics_host: str = "127.0.0.1"
     relay_metrics_port: int = Field(default=9101, ge=0, le=65535)
     stream_retention_seconds: float = Field(default=3600.0, ge=0)

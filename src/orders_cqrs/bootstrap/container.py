@@ -169,6 +169,8 @@ class Container:
             busy_poll_seconds=settings.relay_busy_poll_seconds,
             coalesce_seconds=settings.relay_coalesce_seconds,
             publish_delay_seconds=settings.relay_publish_delay_seconds,
+            min_replicas=settings.relay_min_replicas,
+            replica_timeout_ms=settings.relay_replica_timeout_ms,
             retention_seconds=settings.stream_retention_seconds,
             projections=STREAM_PROJECTIONS,
             connect_options=pg_options(settings, "orders-cqrs-relay"),

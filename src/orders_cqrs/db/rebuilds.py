@@ -41,7 +41,8 @@ VALUES (%(projection)s, %(rebuild_id)s, 'running', %(started_by)s, %(pid)s)
 ON CONFLICT (projection) DO UPDATE
    SET rebuild_id = excluded.rebuild_id, state = 'running', started_by = excluded.started_by,
        holder_pid = excluded.holder_pid, old_generation = NULL, new_generation = NULL,
-       consumer_group = NULL, total = NULL, scanned = 0, caught_up = NULL, error = NULL,
+       consumer_group = NULL, total = NULL, scanned = 0, caught_up = NULL, dead_lettered = 0,
+       error = NULL,
        started_at = now(), updated_at = now(), finished_at = NULL
 """
 _PLANNED = """
@@ -50,12 +51,14 @@ UPDATE projection_rebuilds
  WHERE projection = %s AND rebuild_id = %s
 """
 _PROGRESS = """
-UPDATE projection_rebuilds SET total = coalesce(%s, total), scanned = %s, updated_at = now()
+UPDATE projection_rebuilds
+   SET total = coalesce(%s, total), scanned = %s, dead_lettered = %s, updated_at = now()
  WHERE projection = %s AND rebuild_id = %s
 """
 _END = """
 UPDATE projection_rebuilds
-   SET state = %s, caught_up = %s, error = %s, updated_at = now(), finished_at = now()
+   SET state = %s, caught_up = %s, dead_lettered = coalesce(%s, dead_lettered), error = %s,
+       updated_at = now(), finished_at = now()
  WHERE projection = %s AND rebuild_id = %s
 """
 # Is the row's rebuild alive? Its holder's session still holds the projection's lock in this
@@ -99,6 +102,7 @@ class RebuildRecord:
     total: int | None
     scanned: int
     caught_up: int | None
+    dead_lettered: int  # events parked as dead letters instead of applied
     error: str | None
     started_at: datetime
     updated_at: datetime
@@ -115,6 +119,7 @@ class RebuildRecord:
             "total": self.total,
             "scanned": self.scanned,
             "caught_up": self.caught_up,
+            "dead_lettered": self.dead_lettered,
             "error": self.error,
             "started_at": self.started_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
@@ -155,23 +160,27 @@ class RebuildLease:
         """Record the generations and the consumer group, before the group exists."""
         await self._run(_PLANNED, (old, new, group, self.projection, self.rebuild_id))
 
-    async def progress(self, scanned: int, total: int | None = None) -> None:
-        """Record how far the outbox scan is."""
-        await self._run(_PROGRESS, (total, scanned, self.projection, self.rebuild_id))
+    async def progress(
+        self, scanned: int, total: int | None = None, *, dead_lettered: int = 0
+    ) -> None:
+        """Record how far the outbox scan is, and how many events it parked so far."""
+        params = (total, scanned, dead_lettered, self.projection, self.rebuild_id)
+        await self._run(_PROGRESS, params)
 
     async def ensure_held(self) -> None:
         """Raise unless the lock's session is still alive (and so still holds the lock)."""
         await self._run("SELECT 1", ())
 
-    async def finished(self, caught_up: int) -> None:
-        """The rebuild switched readers to its generation."""
-        await self._run(_END, ("done", caught_up, None, self.projection, self.rebuild_id))
+    async def finished(self, caught_up: int, dead_lettered: int = 0) -> None:
+        """The rebuild switched readers to its generation, parking ``dead_lettered`` events."""
+        params = ("done", caught_up, dead_lettered, None, self.projection, self.rebuild_id)
+        await self._run(_END, params)
 
     async def failed(self, error: str) -> None:
         """The rebuild ended without switching; best effort (see the class docstring)."""
         with contextlib.suppress(psycopg.Error, OSError):
             await self._conn.execute(
-                _END, ("failed", None, error[:2000], self.projection, self.rebuild_id)
+                _END, ("failed", None, None, error[:2000], self.projection, self.rebuild_id)
             )
 
     async def release(self) -> None:
@@ -250,6 +259,7 @@ class RebuildRegistry:
             total=row["total"],
             scanned=row["scanned"],
             caught_up=row["caught_up"],
+            dead_lettered=row["dead_lettered"],
             error=row["error"],
             started_at=row["started_at"],
             updated_at=row["updated_at"],

@@ -300,6 +300,7 @@ projection_rebuilds = Table(
     Column("total", BigInteger),
     Column("scanned", BigInteger, nullable=False, server_default=text("0")),
     Column("caught_up", BigInteger),
+    Column("dead_lettered", BigInteger, nullable=False, server_default=text("0")),
     Column("error", String(2000)),
     _ts("started_at", nullable=False, default_now=True),
     _ts("updated_at", nullable=False, default_now=True),

@@ -140,6 +140,11 @@ def rebuild(
         f"{name} rebuilt: {report.old_namespace} → {report.new_namespace},"
         f" {report.scanned} events from the outbox, {report.caught_up} from the stream"
     )
+    if report.dead_lettered:
+        typer.echo(
+            f"{report.dead_lettered} event(s) refused by the new generation were dead-lettered:"
+            f" orders-cqrs dead-letters list {name}"
+        )
 
 
 def _whoami() -> str:

@@ -62,6 +62,10 @@ OUTBOX_OLDEST_AGE_SECONDS = Gauge(
 RELAY_ERRORS = Counter(
     "orders_relay_errors_total", "Failed relay batches, by store (postgres, redis).", ["store"]
 )
+RELAY_NOT_REPLICATED = Counter(
+    "orders_relay_not_replicated_batches_total",
+    "Batches left unpublished because too few Redis replicas acknowledged them in time.",
+)
 STREAM_TRIMMED = Counter(
     "orders_stream_trimmed_entries_total", "Stream entries trimmed after every group acked them."
 )

@@ -129,7 +129,12 @@ class ProjectionAdmin:
             log.error("rebuild_failed", error=f"{type(error).__name__}: {error}")
         else:
             report = task.result()
-            log.info("rebuild_done", old=report.old_namespace, new=report.new_namespace)
+            log.info(
+                "rebuild_done",
+                old=report.old_namespace,
+                new=report.new_namespace,
+                dead_lettered=report.dead_lettered,
+            )
 
     async def _run(self, target: BlueGreenTarget, lease: RebuildLease) -> RebuildReport:
         async with lease:

@@ -224,7 +224,10 @@ class ProjectionEngine:
                 await pause(stop, full_jitter(attempt, base=0.1, cap=MAX_BACKOFF_SECONDS))
             except Exception as error:
                 if attempt >= self.settings.max_attempts:
-                    await self.dead_letters.park(self.group, event, repr(error), attempt)
+                    # Under the projection's name, not the group's: a rebuild's catch-up
+                    # group parks where ops list and replay the projection's dead letters.
+                    name = self.projection.name
+                    await self.dead_letters.park(name, event, repr(error), attempt)
                     await self.status.count_dead_letter()
                     log.error(
                         "projection_dead_letter",

@@ -11,6 +11,10 @@
    one alias update), the group drains once more for events the live projector wrote to the
    old target just before the switch, then the old target is dropped.
 
+One event the new generation refuses does not abort the rebuild: it is isolated and parked
+as a dead letter under the projection's name (``isolation.py``; the catch-up engine does the
+same), and the rebuild's record counts it. A store that is down still fails the rebuild.
+
 Exclusive: the caller holds the projection's rebuild lease (``db/rebuilds.py``) for the whole
 rebuild, taken before anything is deleted. Holding it, every rebuild group of this projection
 on the stream is a dead rebuild's leftover, removed before the new one is created. The group
@@ -32,6 +36,7 @@ from orders_cqrs.db.event_log import POSITION, EventLog
 from orders_cqrs.db.outbox import row_to_event
 from orders_cqrs.db.rebuilds import RebuildLease
 from orders_cqrs.readmodels.engine import EngineSettings, ProjectionEngine
+from orders_cqrs.readmodels.isolation import IsolatingApplier
 from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.status import STATUS_KEY
 from orders_cqrs.readmodels.stream_groups import (
@@ -74,6 +79,7 @@ class RebuildReport:
     new_namespace: str
     scanned: int
     caught_up: int
+    dead_lettered: int = 0  # events parked instead of applied (scan and catch-up)
 
 
 def next_generation(current: str) -> str:
@@ -109,7 +115,7 @@ async def rebuild(
     except BaseException as error:
         await lease.failed(f"{type(error).__name__}: {error}")
         raise
-    await lease.finished(report.caught_up)
+    await lease.finished(report.caught_up, report.dead_lettered)
     return report
 
 
@@ -137,8 +143,14 @@ async def _rebuild(
     try:
         projection = await target.prepare(new)
         catch_up = ProjectionEngine(projection, redis, dead_letters, settings, group=group)
+        applier = IsolatingApplier(
+            projection,
+            dead_letters,
+            max_attempts=settings.max_attempts,
+            retry_base_seconds=settings.retry_base_seconds,
+        )
         await redis.xgroup_create(settings.stream, group, id="$", mkstream=True)
-        scanned = await _scan_fenced(log, projection, lease, on_total, on_progress)
+        scanned = await _scan_fenced(log, applier, lease, on_total, on_progress)
         await catch_up.run_until_idle()
         # The lease's session must still be alive (hence still hold the lock) right before
         # readers are switched: if the connection broke, another rebuild may be under way.
@@ -150,15 +162,18 @@ async def _rebuild(
         # live projector writes to the new generation itself (it resolves the generation
         # per write: the Lua script reads summary:active, OpenSearch resolves the alias).
         await catch_up.run_until_idle()
-        caught_up = int(await redis.hget(STATUS_KEY.format(group=group), "applied") or 0)
+        applied, parked = await redis.hmget(
+            STATUS_KEY.format(group=group), ["applied", "dead_lettered"]
+        )
     finally:
         await remove_groups(redis, settings.stream, [group])
-    return RebuildReport(old, new, scanned, caught_up)
+    dead_lettered = applier.dead_lettered + int(parked or 0)
+    return RebuildReport(old, new, scanned, int(applied or 0), dead_lettered)
 
 
 async def _scan_fenced(
     log: EventLog,
-    projection: Projection,
+    applier: IsolatingApplier,
     lease: RebuildLease,
     on_total: Callable[[int], None],
     on_progress: Callable[[int], None],
@@ -172,8 +187,8 @@ async def _scan_fenced(
         if not rows:
             return scanned
         # JSON comes as text and is parsed once by orjson (load_json), not by the driver.
-        await projection.apply([row_to_event(row, f"outbox-{row[POSITION]}") for row in rows])
+        await applier.apply([row_to_event(row, f"outbox-{row[POSITION]}") for row in rows])
         scanned += len(rows)
         after = rows[-1][POSITION]
         on_progress(len(rows))
-        await lease.progress(scanned)
+        await lease.progress(scanned, dead_lettered=applier.dead_lettered)

@@ -3,6 +3,13 @@
 A crash after the XADDs and before the commit leaves the rows unmarked, so they are
 published again: the stream may hold a duplicate, never a gap. Projectors are idempotent.
 
+Replicas. Redis replicates asynchronously: an XADD the primary acknowledged can be missing
+after a failover, a gap no projector could notice. With ``min_replicas`` set, the relay sends
+``WAIT min_replicas timeout`` after the batch's XADDs, on the same connection (WAIT counts
+the replicas that have every write *of its connection*), and commits the mark only if enough
+replicas acknowledged. Otherwise the rows stay unpublished and are published again after a
+backoff: a duplicate in the stream, never a gap.
+
 Wake-up. A NOTIFY on every checkout would make each committing transaction take
 PostgreSQL's database-wide notification-queue lock, serialising commits. Instead the relay
 polls every ``busy_poll_seconds`` while there is work, and only when it finds none does it
@@ -62,6 +69,10 @@ return n
 """
 
 
+class NotReplicated(Exception):
+    """Too few replicas acknowledged a batch's XADDs in time: it was not marked published."""
+
+
 class Relay:
     """Moves committed outbox rows to the stream; safe to run several at once."""
 
@@ -76,6 +87,8 @@ class Relay:
         busy_poll_seconds: float = 0.04,
         coalesce_seconds: float = 0.005,
         publish_delay_seconds: float = 0.0,
+        min_replicas: int = 0,
+        replica_timeout_ms: int = 1000,
         retention_seconds: float = 3600.0,
         projections: frozenset[str],
         connect_options: str = "",
@@ -90,6 +103,8 @@ class Relay:
         self._busy_poll = busy_poll_seconds
         self._coalesce = coalesce_seconds
         self._delay = publish_delay_seconds
+        self._min_replicas = min_replicas
+        self._replica_timeout_ms = replica_timeout_ms
         self._retention_seconds = retention_seconds
         self._projections = projections
         self._wake = asyncio.Event()
@@ -120,15 +135,18 @@ class Relay:
                 return 0
             if self._delay:
                 await asyncio.sleep(self._delay)  # an operator's brake; tests use it
-            for start in range(0, len(rows), XADD_CHUNK):
-                args = [
-                    part
-                    for row in rows[start : start + XADD_CHUNK]
-                    for item in outbox_fields(*row).items()
-                    for part in item
-                ]
-                # EVALSHA on its own (a pipeline would ask SCRIPT EXISTS first, every time)
-                await self._xadd_many(keys=[self._stream], args=args)
+            if self._min_replicas:
+                # One connection for the XADDs and the WAIT that must cover them.
+                async with self._redis.client() as pinned:
+                    await self._append(rows, pinned)
+                    replicas = int(await pinned.wait(self._min_replicas, self._replica_timeout_ms))
+                if replicas < self._min_replicas:
+                    raise NotReplicated(
+                        f"{replicas} of {self._min_replicas} replica(s) acknowledged"
+                        f" {len(rows)} event(s) within {self._replica_timeout_ms} ms"
+                    )
+            else:
+                await self._append(rows, self._redis)
             await session.commit()
         except BaseException:
             with contextlib.suppress(psycopg.Error, OSError):
@@ -136,6 +154,18 @@ class Relay:
             raise
         _count_published(rows)
         return len(rows)
+
+    async def _append(self, rows: list[Any], client: Redis) -> None:
+        """XADD the rows, a chunk per script call, on ``client``."""
+        for start in range(0, len(rows), XADD_CHUNK):
+            args = [
+                part
+                for row in rows[start : start + XADD_CHUNK]
+                for item in outbox_fields(*row).items()
+                for part in item
+            ]
+            # EVALSHA on its own (a pipeline would ask SCRIPT EXISTS first, every time)
+            await self._xadd_many(keys=[self._stream], args=args, client=client)
 
     async def refresh_backlog(self) -> None:
         """Export the outbox backlog gauges."""
@@ -212,6 +242,13 @@ class Relay:
                     if self._wake.is_set():
                         await pause(stop, self._coalesce)  # batch the burst that woke us
                     in_flight = None  # woken or timed out: the trigger may have disarmed
+                except NotReplicated as error:
+                    # The rollback left the rows unpublished; they go out again after the
+                    # backoff, by when the replica may be back (or a failover has happened).
+                    failures += 1
+                    metrics.RELAY_NOT_REPLICATED.inc()
+                    log.warning("relay_not_replicated", error=str(error), failures=failures)
+                    await pause(stop, full_jitter(failures, base=0.1, cap=MAX_BACKOFF_SECONDS))
                 except (RedisError, OSError) as error:
                     failures += 1
                     metrics.RELAY_ERRORS.labels("redis").inc()
