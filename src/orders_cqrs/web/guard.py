@@ -51,14 +51,14 @@ def container_of(request: Request) -> Container:
     return cast(Container, request.app.state.container)
 
 
-def current_agent(request: Request) -> Principal:
+async def current_agent(request: Request) -> Principal:
     """The signed-in support agent; ``LoginRequired`` otherwise."""
-    client = SUPPORT.signed_in(request, container_of(request).api_clients)
-    if client is None:
+    principal = await container_of(request).console_sessions.signed_in(request, SUPPORT)
+    if principal is None:
         raise LoginRequired
     if request.method == "POST":
         same_site_form(request)
-    return Principal(role=client.role, client_id=client.client_id)
+    return Principal(role=SUPPORT.role, client_id=principal.id)
 
 
 Agent = Annotated[Principal, Depends(current_agent)]

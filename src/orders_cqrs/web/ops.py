@@ -2,7 +2,8 @@
 chart of orders and declines. Server-rendered; a small script refreshes the live part.
 
 Sign-in is the console pattern with an ops key: the key is checked once and the browser keeps
-a signed cookie scoped to ``/ops``. A ``Bearer`` ops key works too (curl, scripts).
+a session cookie scoped to ``/ops`` (``web/session.py``). A ``Bearer`` ops key works too
+(curl, scripts).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from orders_cqrs.api.auth import authenticate
 from orders_cqrs.bootstrap import Container
-from orders_cqrs.config import ApiClient
 from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.web.forms import form_fields
 from orders_cqrs.web.guard import container_of, same_site_form
@@ -40,15 +40,15 @@ WINDOWS: dict[str, tuple[str, timedelta]] = {
 STEPS = {"minute": 60, "hour": 3600, "day": 86_400}
 
 
-def operator(request: Request) -> ApiClient | None:
-    """The signed-in ops client: the session cookie, or an ops key as a Bearer token."""
-    clients = container_of(request).api_clients
-    client = OPS.signed_in(request, clients)
+async def operator(request: Request) -> str | None:
+    """The signed-in ops principal's id: the session cookie, or an ops key as a Bearer token."""
+    container = container_of(request)
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    if client is None and scheme.lower() == "bearer" and key:
-        found = authenticate(clients, key.strip())
-        client = found if found is not None and found.role == OPS.role else None
-    return client
+    if scheme.lower() == "bearer" and key:
+        found = authenticate(container.api_clients, key.strip())
+        return found.client_id if found is not None and found.role == OPS.role else None
+    principal = await container.console_sessions.signed_in(request, OPS)
+    return None if principal is None else principal.id
 
 
 @router.get("/login")
@@ -67,30 +67,30 @@ async def login(request: Request) -> Response:
         error = "Enter your ops API key." if not key else "That is not an ops API key."
         return page(request, "ops_login.html", {"error": error}, status_code=401 if key else 422)
     response = RedirectResponse("/ops", status_code=303)
-    OPS.start(response, client, secure=request.url.scheme == "https")
+    await container_of(request).console_sessions.start(request, response, OPS, client)
     return secured(response)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """Forget the session."""
+    """End the session: revoked on the server, forgotten by the browser."""
     same_site_form(request)
     response = RedirectResponse("/ops/login", status_code=303)
-    OPS.end(response)
+    await container_of(request).console_sessions.end(request, response, OPS)
     return secured(response)
 
 
 @router.get("")
 async def ops_page(request: Request, window: str = "6h", partial: bool = False) -> Response:
     """The page (or, for the refresh script, only its live part)."""
-    client = operator(request)
-    if client is None:
+    client_id = await operator(request)
+    if client_id is None:
         if partial:
             return secured(Response("sign in again", status_code=401))
         return secured(RedirectResponse("/ops/login", status_code=303))
     chosen = window if window in WINDOWS else "6h"
     context = {
-        "client_id": client.client_id,
+        "client_id": client_id,
         "window": chosen,
         "windows": list(WINDOWS),
         "refresh_seconds": REFRESH_SECONDS,
