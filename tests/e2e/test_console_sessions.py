@@ -70,6 +70,12 @@ def test_signing_out_revokes_the_session_for_every_copy_of_its_cookie(
     for console, key in (("support", SUPPORT_KEY), ("ops", OPS_KEY)):
         cookie = sign_in(api.url, console, key)
         assert opens_console(api.url, cookie, console)
+        jar = {f"orders_{console}": cookie}
+        for forged in ({"Origin": "https://elsewhere.example"}, {"Sec-Fetch-Site": "cross-site"}):
+            # A form on another site cannot sign anybody out (or in, or post anything).
+            refused = httpx.post(f"{api.url}/{console}/logout", cookies=jar, headers=forged)
+            assert refused.status_code == 403
+        assert opens_console(api.url, cookie, console)
         out = httpx.post(f"{api.url}/{console}/logout", cookies={f"orders_{console}": cookie})
         assert out.status_code == 303
         assert not opens_console(api.url, cookie, console)  # a copy kept elsewhere is dead too

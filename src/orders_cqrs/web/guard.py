@@ -65,9 +65,12 @@ Agent = Annotated[Principal, Depends(current_agent)]
 
 
 def same_site_form(request: Request) -> None:
-    """Refuse posts whose ``Origin`` names another host (the SameSite cookie is the first wall)."""
+    """Refuse posts whose ``Origin`` names another host, or that the browser itself calls
+    cross-site (``Sec-Fetch-Site``); the SameSite=Strict cookie is the first wall."""
     origin = request.headers.get("origin")
     if origin and urlsplit(origin).netloc != request.headers.get("host"):
+        raise CrossSiteForm
+    if request.headers.get("sec-fetch-site") == "cross-site":
         raise CrossSiteForm
 
 

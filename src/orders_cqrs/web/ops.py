@@ -21,10 +21,10 @@ from orders_cqrs.api.auth import authenticate
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.web.forms import form_fields
-from orders_cqrs.web.guard import container_of, same_site_form
+from orders_cqrs.web.guard import CrossSiteForm, container_of, same_site_form
 from orders_cqrs.web.ops_chart import orders_chart
 from orders_cqrs.web.ops_grid import stuck_grid
-from orders_cqrs.web.render import page, secured
+from orders_cqrs.web.render import error_page, page, secured
 from orders_cqrs.web.session import OPS
 
 log = structlog.get_logger(__name__)
@@ -60,7 +60,8 @@ async def login_form(request: Request) -> Response:
 @router.post("/login")
 async def login(request: Request) -> Response:
     """An ops key gets a session cookie; any other key a refusal."""
-    same_site_form(request)
+    if cross_site(request):
+        return _refused(request)
     key = (await form_fields(request)).get("api_key", "").strip()
     client = authenticate(container_of(request).api_clients, key) if key else None
     if client is None or client.role != OPS.role:
@@ -74,10 +75,25 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     """End the session: revoked on the server, forgotten by the browser."""
-    same_site_form(request)
+    if cross_site(request):
+        return _refused(request)
     response = RedirectResponse("/ops/login", status_code=303)
     await container_of(request).console_sessions.end(request, response, OPS)
     return secured(response)
+
+
+def cross_site(request: Request) -> bool:
+    """Was this form posted from another site? (The ops routes are not ``PageRoute``s: their
+    refusals are answered here, not raised.)"""
+    try:
+        same_site_form(request)
+    except CrossSiteForm:
+        return True
+    return False
+
+
+def _refused(request: Request) -> Response:
+    return error_page(request, 403, "Refused", "That form was sent from another site.")
 
 
 @router.get("")
