@@ -83,7 +83,10 @@ def default_clickhouse_url() -> str:
 class Settings(BaseSettings):
     """Every setting of the service; see the README for what each one does."""
 
-    model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore", frozen=True)
+    # A refused value is not echoed in the error: it may be a URL with a password, or a key.
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERS_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     environment: Literal["local", "test", "production"] = "local"
     host: str = "127.0.0.1"

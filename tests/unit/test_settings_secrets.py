@@ -51,3 +51,10 @@ def test_trusted_proxies_are_ips_or_networks() -> None:
     ]
     with pytest.raises(ValidationError, match="ORDERS_TRUSTED_PROXIES"):
         Settings(trusted_proxies="proxy.example")
+
+
+def test_a_refused_setting_is_not_echoed_in_the_startup_error() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(clickhouse_url="ftp://o:a-store-password@ch")
+    assert "ORDERS_CLICKHOUSE_URL" in str(refused.value)
+    assert "a-store-password" not in str(refused.value)
