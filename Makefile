@@ -69,12 +69,12 @@ format: venv ## ruff format and ruff check --fix
 	$(BIN)/ruff format $(LINT_PATHS)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 
-compose-check: ## validate docker-compose.yml
-	@export ORDERS_API_KEYS="$${ORDERS_API_KEYS:-checkout:compose_check_key}"; \
+compose-check: ## validate docker-compose.yml (with .env, or .env.example when there is none)
+	@envfile=.env; [ -f "$$envfile" ] || envfile=.env.example; \
 	if docker compose version >/dev/null 2>&1; then \
-		docker compose config -q; \
+		docker compose --env-file "$$envfile" config -q; \
 	elif command -v docker-compose >/dev/null 2>&1; then \
-		docker-compose config -q; \
+		docker-compose --env-file "$$envfile" config -q; \
 	else \
 		echo "no compose CLI is installed (need 'docker compose' or 'docker-compose')" >&2; \
 		exit 1; \

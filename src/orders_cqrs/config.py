@@ -7,6 +7,7 @@ refuses the well-known development API keys so a laptop default never reaches re
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +22,10 @@ Role = Literal["checkout", "support", "ops"]
 ROLES: tuple[Role, ...] = ("checkout", "support", "ops")
 
 DEV_API_KEYS = "checkout:ck_dev_checkout_key,support:sk_dev_support_key,ops:ok_dev_ops_key"
+# Signs console session cookies on a laptop and in tests; production must name its own.
+DEV_SESSION_SECRET = "orders-cqrs-dev-console-session-secret"  # noqa: S105 - dev only
+SESSION_SECRET_MIN_CHARS = 32
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +83,10 @@ def default_clickhouse_url() -> str:
 class Settings(BaseSettings):
     """Every setting of the service; see the README for what each one does."""
 
-    model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore", frozen=True)
+    # A refused value is not echoed in the error: it may be a URL with a password, or a key.
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERS_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     environment: Literal["local", "test", "production"] = "local"
     host: str = "127.0.0.1"
@@ -97,7 +105,17 @@ class Settings(BaseSettings):
     db_lock_timeout_ms: int = Field(default=5000, ge=100)
     db_statement_timeout_ms: int = Field(default=15000, ge=100)
 
+    # Machines' keys. Production names them (workers need none: only the API reads them).
     api_keys: str = DEV_API_KEYS
+    # Console sessions (``web/session.py``): comma-separated secrets; the first signs new
+    # cookies, every one verifies (rotation: put the new secret first, drop the old one a
+    # session lifetime later). Required in production, a development secret otherwise.
+    session_secrets: str = Field(default="", repr=False)
+    session_lifetime_seconds: int = Field(default=8 * 3600, ge=1, le=30 * 86400)
+    # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-Proto is believed
+    # when deciding whether a cookie gets ``Secure``. None by default: a header anyone can
+    # send proves nothing.
+    trusted_proxies: str = ""
 
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_lease_seconds: int = Field(default=60, ge=1)
@@ -155,19 +173,76 @@ class Settings(BaseSettings):
             return url
         raise ValueError("ORDERS_CLICKHOUSE_URL is http(s)://host:port/db or chdb:///abs/path")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _known_proxies(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as error:
+                raise ValueError(f"ORDERS_TRUSTED_PROXIES: {item!r} is no IP or CIDR") from error
+        return value
+
     @model_validator(mode="after")
-    def _refuse_dev_keys_in_production(self) -> Settings:
+    def _refuse_dev_secrets_in_production(self) -> Settings:
         clients = parse_api_keys(self.api_keys)
-        if self.environment == "production":
-            dev = {c.key_sha256 for c in parse_api_keys(DEV_API_KEYS)}
-            if any(c.key_sha256 in dev for c in clients):
-                raise ValueError("ORDERS_API_KEYS holds a development key in production")
+        if self.environment != "production":
+            return self
+        dev = {c.key_sha256 for c in parse_api_keys(DEV_API_KEYS)}
+        if self._names_api_keys and any(c.key_sha256 in dev for c in clients):
+            raise ValueError("ORDERS_API_KEYS holds a development key in production")
+        for secret in _items(self.session_secrets):
+            if secret == DEV_SESSION_SECRET or len(secret) < SESSION_SECRET_MIN_CHARS:
+                raise ValueError(
+                    "ORDERS_SESSION_SECRETS: production secrets are random strings of at least"
+                    f" {SESSION_SECRET_MIN_CHARS} characters, never the development secret"
+                )
         return self
 
     @property
+    def _names_api_keys(self) -> bool:
+        return "api_keys" in self.model_fields_set
+
+    @property
     def api_clients(self) -> tuple[ApiClient, ...]:
-        """The configured API keys, as digests with their roles."""
+        """The configured API keys, as digests with their roles (none in a production process
+        that was given none: a worker)."""
+        if self.environment == "production" and not self._names_api_keys:
+            return ()
         return parse_api_keys(self.api_keys)
+
+    @property
+    def session_keys(self) -> tuple[str, ...]:
+        """The console's signing secrets, the signing one first."""
+        named = _items(self.session_secrets)
+        if named or self.environment == "production":
+            return named
+        return (DEV_SESSION_SECRET,)
+
+    @property
+    def proxy_networks(self) -> tuple[ProxyNetwork, ...]:
+        """The trusted reverse proxies."""
+        return tuple(
+            ipaddress.ip_network(item, strict=False) for item in _items(self.trusted_proxies)
+        )
+
+    def require_serving(self) -> None:
+        """Refuse to serve HTTP without what the API needs and workers do not (fail fast,
+        naming the setting): production names its API keys and its session secrets."""
+        if self.environment != "production":
+            return
+        if not self._names_api_keys:
+            raise ValueError("ORDERS_API_KEYS is required in production (role:key pairs)")
+        if not self.session_keys:
+            raise ValueError(
+                "ORDERS_SESSION_SECRETS is required in production: the console's sessions are"
+                " signed with it (one or more random strings, comma-separated)"
+            )
+
+
+def _items(spec: str) -> tuple[str, ...]:
+    """The non-empty entries of a comma-separated setting."""
+    return tuple(item.strip() for item in spec.split(",") if item.strip())
 
 
 @lru_cache(maxsize=1)

@@ -25,7 +25,7 @@ STREAM_PROJECTIONS: frozenset[str] = frozenset({"summary", "search", ANALYTICS})
 
 
 def build_engine(settings: Settings) -> AsyncEngine:
-    """An async pool to PostgreSQL with bounded lock and statement waits."""
+    """An async pool to PostgreSQL with bounded lock and statement waits, hiding parameters."""
     return create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
@@ -33,6 +33,9 @@ def build_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         pool_timeout=10,
         connect_args={"options": pg_options(settings), "connect_timeout": 5},
+        # A failed statement's error must not carry its parameters into a log (a payment
+        # token, an email): SQLAlchemy shows "[parameters hidden]" instead.
+        hide_parameters=True,
     )
 
 

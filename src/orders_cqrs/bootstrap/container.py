@@ -23,6 +23,7 @@ from orders_cqrs.bootstrap.handlers import build_executor
 from orders_cqrs.bootstrap.readmodels import build_dashboards, build_projections, rebuild_target
 from orders_cqrs.config import ApiClient, Settings
 from orders_cqrs.db.connection import libpq_dsn
+from orders_cqrs.db.console_sessions import ConsoleSessionStore
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.db.event_log import EventLog
 from orders_cqrs.db.lookups import WriteModelLookups
@@ -37,6 +38,7 @@ from orders_cqrs.readmodels.rebuild import BlueGreenTarget
 from orders_cqrs.readmodels.search.reader import SupportSearch
 from orders_cqrs.readmodels.summary.reader import SummaryReader
 from orders_cqrs.relay.relay import Relay
+from orders_cqrs.web.session import ConsoleSessions, CookieSigner
 from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.payments.authorization import PaymentAuthorizer, PaymentSettings
 from orders_cqrs.write.payments.port import PaymentGateway
@@ -129,6 +131,23 @@ class Container:
             self.engine,
             dsn=libpq_dsn(settings.database_url),
             options=pg_options(settings, "orders-cqrs-rebuild"),
+        )
+
+    @cached_property
+    def session_store(self) -> ConsoleSessionStore:
+        """The console sessions' rows."""
+        return ConsoleSessionStore(self.engine)
+
+    @cached_property
+    def console_sessions(self) -> ConsoleSessions:
+        """The consoles' sign-ins (server-side sessions behind signed cookies)."""
+        settings = self.settings
+        return ConsoleSessions(
+            self.session_store,
+            CookieSigner(settings.session_keys),
+            lifetime_seconds=settings.session_lifetime_seconds,
+            proxies=settings.proxy_networks,
+            api_clients=self.api_clients,
         )
 
     @cached_property

@@ -307,3 +307,24 @@ projection_rebuilds = Table(
     _ts("finished_at"),
     CheckConstraint("state IN ('running', 'done', 'failed')", name="known_state"),
 )
+
+# Console sign-ins (``db/console_sessions.py``). The browser holds only a random id, signed
+# with the server's secret; the row holds its SHA-256 (a leaked table mints no cookie), who
+# signed in and until when. The principal is a kind and an id so that a staff account can be
+# one later, beside the API keys of today (``api_key`` + the key's client id).
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("principal_kind", String(32), nullable=False),
+    Column("principal_id", String(200), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    _ts("created_at", nullable=False, default_now=True),
+    _ts("expires_at", nullable=False),
+    _ts("revoked_at"),
+    CheckConstraint("role IN ('support', 'ops')", name="console_role"),
+    CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+    Index("ix_console_sessions_expires_at", "expires_at"),
+    Index("ix_console_sessions_principal", "principal_kind", "principal_id"),
+)

@@ -15,6 +15,7 @@ from orders_cqrs.api.routes import dashboards, health, inventory, orders, projec
 from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
+from orders_cqrs.observability.logging import configure_logging
 from orders_cqrs.web.ops import router as ops_router
 from orders_cqrs.web.render import STATIC_DIR
 from orders_cqrs.web.routes import router as web_router
@@ -26,6 +27,9 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     ``with_workers`` also runs the relay and every projector in this process (laptop mode).
     """
     settings = settings or get_settings()
+    settings.require_serving()
+    # Each worker process builds its own app: its logs must be the redacting ones too.
+    configure_logging(json=settings.environment == "production")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -72,6 +72,11 @@ def api(
 
 def _serve(factory: str, *, workers: int = 1) -> None:
     settings = get_settings()
+    try:
+        settings.require_serving()
+    except ValueError as error:
+        typer.echo(f"cannot serve: {error}", err=True)
+        raise typer.Exit(2) from error
     configure_logging(json=settings.environment == "production")
     uvicorn.run(
         factory,
@@ -81,6 +86,11 @@ def _serve(factory: str, *, workers: int = 1) -> None:
         workers=workers,
         log_level="warning",
         access_log=False,
+        # Our handler (redacting) prints uvicorn's lines too: configure_logging set it up.
+        log_config=None,
+        # X-Forwarded-* is believed only from ORDERS_TRUSTED_PROXIES (``web/session.py``),
+        # not from whatever uvicorn's FORWARDED_ALLOW_IPS says (127.0.0.1 by default).
+        proxy_headers=False,
     )
 
 

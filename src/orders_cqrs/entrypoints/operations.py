@@ -84,6 +84,7 @@ def verify(
     raise typer.Exit(with_container(main))
 
 
+SESSION_BATCH = 1000  # expired console sessions deleted per transaction by ``cleanup``
 REBUILD_REFUSED = 4  # exit code: a rebuild of that projection is running somewhere else
 
 
@@ -194,7 +195,8 @@ def dead_letters_replay(
 
 
 def cleanup() -> None:
-    """Delete expired idempotency receipts in batches, then dead rebuilds' consumer groups."""
+    """Delete expired idempotency receipts and console sessions in batches, then dead
+    rebuilds' consumer groups."""
     from orders_cqrs.readmodels.stream_groups import orphaned_groups, remove_groups
 
     async def receipts(container: Container) -> int:
@@ -217,7 +219,15 @@ def cleanup() -> None:
         await remove_groups(container.redis, stream, orphans)
         return orphans
 
+    async def sessions(container: Container) -> int:
+        # Batches in their own short transactions: sign-ins never wait behind a long delete.
+        total = 0
+        while removed := await container.session_store.delete_expired(SESSION_BATCH):
+            total += removed
+        return total
+
     typer.echo(f"removed {with_container(receipts, commands=True)} expired idempotency receipts")
+    typer.echo(f"removed {with_container(sessions)} expired console sessions")
     removed = with_container(groups)
     named = f": {', '.join(removed)}" if removed else ""
     typer.echo(f"removed {len(removed)} consumer group(s) of rebuilds that died{named}")

@@ -51,23 +51,26 @@ def container_of(request: Request) -> Container:
     return cast(Container, request.app.state.container)
 
 
-def current_agent(request: Request) -> Principal:
+async def current_agent(request: Request) -> Principal:
     """The signed-in support agent; ``LoginRequired`` otherwise."""
-    client = SUPPORT.signed_in(request, container_of(request).api_clients)
-    if client is None:
+    principal = await container_of(request).console_sessions.signed_in(request, SUPPORT)
+    if principal is None:
         raise LoginRequired
     if request.method == "POST":
         same_site_form(request)
-    return Principal(role=client.role, client_id=client.client_id)
+    return Principal(role=SUPPORT.role, client_id=principal.id)
 
 
 Agent = Annotated[Principal, Depends(current_agent)]
 
 
 def same_site_form(request: Request) -> None:
-    """Refuse posts whose ``Origin`` names another host (the SameSite cookie is the first wall)."""
+    """Refuse posts whose ``Origin`` names another host, or that the browser itself calls
+    cross-site (``Sec-Fetch-Site``); the SameSite=Strict cookie is the first wall."""
     origin = request.headers.get("origin")
     if origin and urlsplit(origin).netloc != request.headers.get("host"):
+        raise CrossSiteForm
+    if request.headers.get("sec-fetch-site") == "cross-site":
         raise CrossSiteForm
 
 

@@ -2,7 +2,8 @@
 chart of orders and declines. Server-rendered; a small script refreshes the live part.
 
 Sign-in is the console pattern with an ops key: the key is checked once and the browser keeps
-a signed cookie scoped to ``/ops``. A ``Bearer`` ops key works too (curl, scripts).
+a session cookie scoped to ``/ops`` (``web/session.py``). A ``Bearer`` ops key works too
+(curl, scripts).
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from orders_cqrs.api.auth import authenticate
 from orders_cqrs.bootstrap import Container
-from orders_cqrs.config import ApiClient
 from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.web.forms import form_fields
-from orders_cqrs.web.guard import container_of, same_site_form
+from orders_cqrs.web.guard import CrossSiteForm, container_of, same_site_form
 from orders_cqrs.web.ops_chart import orders_chart
 from orders_cqrs.web.ops_grid import stuck_grid
-from orders_cqrs.web.render import page, secured
+from orders_cqrs.web.render import error_page, page, secured
 from orders_cqrs.web.session import OPS
 
 log = structlog.get_logger(__name__)
@@ -40,15 +40,15 @@ WINDOWS: dict[str, tuple[str, timedelta]] = {
 STEPS = {"minute": 60, "hour": 3600, "day": 86_400}
 
 
-def operator(request: Request) -> ApiClient | None:
-    """The signed-in ops client: the session cookie, or an ops key as a Bearer token."""
-    clients = container_of(request).api_clients
-    client = OPS.signed_in(request, clients)
+async def operator(request: Request) -> str | None:
+    """The signed-in ops principal's id: the session cookie, or an ops key as a Bearer token."""
+    container = container_of(request)
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    if client is None and scheme.lower() == "bearer" and key:
-        found = authenticate(clients, key.strip())
-        client = found if found is not None and found.role == OPS.role else None
-    return client
+    if scheme.lower() == "bearer" and key:
+        found = authenticate(container.api_clients, key.strip())
+        return found.client_id if found is not None and found.role == OPS.role else None
+    principal = await container.console_sessions.signed_in(request, OPS)
+    return None if principal is None else principal.id
 
 
 @router.get("/login")
@@ -60,37 +60,53 @@ async def login_form(request: Request) -> Response:
 @router.post("/login")
 async def login(request: Request) -> Response:
     """An ops key gets a session cookie; any other key a refusal."""
-    same_site_form(request)
+    if cross_site(request):
+        return _refused(request)
     key = (await form_fields(request)).get("api_key", "").strip()
     client = authenticate(container_of(request).api_clients, key) if key else None
     if client is None or client.role != OPS.role:
         error = "Enter your ops API key." if not key else "That is not an ops API key."
         return page(request, "ops_login.html", {"error": error}, status_code=401 if key else 422)
     response = RedirectResponse("/ops", status_code=303)
-    OPS.start(response, client, secure=request.url.scheme == "https")
+    await container_of(request).console_sessions.start(request, response, OPS, client)
     return secured(response)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """Forget the session."""
-    same_site_form(request)
+    """End the session: revoked on the server, forgotten by the browser."""
+    if cross_site(request):
+        return _refused(request)
     response = RedirectResponse("/ops/login", status_code=303)
-    OPS.end(response)
+    await container_of(request).console_sessions.end(request, response, OPS)
     return secured(response)
+
+
+def cross_site(request: Request) -> bool:
+    """Was this form posted from another site? (The ops routes are not ``PageRoute``s: their
+    refusals are answered here, not raised.)"""
+    try:
+        same_site_form(request)
+    except CrossSiteForm:
+        return True
+    return False
+
+
+def _refused(request: Request) -> Response:
+    return error_page(request, 403, "Refused", "That form was sent from another site.")
 
 
 @router.get("")
 async def ops_page(request: Request, window: str = "6h", partial: bool = False) -> Response:
     """The page (or, for the refresh script, only its live part)."""
-    client = operator(request)
-    if client is None:
+    client_id = await operator(request)
+    if client_id is None:
         if partial:
             return secured(Response("sign in again", status_code=401))
         return secured(RedirectResponse("/ops/login", status_code=303))
     chosen = window if window in WINDOWS else "6h"
     context = {
-        "client_id": client.client_id,
+        "client_id": client_id,
         "window": chosen,
         "windows": list(WINDOWS),
         "refresh_seconds": REFRESH_SECONDS,

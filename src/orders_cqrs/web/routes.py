@@ -46,8 +46,7 @@ RISK_FLAGS = ("large_amount", "country_mismatch", "high_velocity")
 @router.get("/login")
 async def login_form(request: Request) -> Response:
     """The sign-in form (or, when already signed in, the console)."""
-    container = container_of(request)
-    if SUPPORT.signed_in(request, container.api_clients):
+    if await container_of(request).console_sessions.signed_in(request, SUPPORT):
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     return page(request, "login.html", {"next": safe_next(request.query_params.get("next"))})
 
@@ -68,16 +67,16 @@ async def login(request: Request) -> Response:
         detail = f"This is a {client.role} key. The support console needs a support key."
         return error_page(request, 403, "Not a support key", detail, retry="/support/login")
     response = RedirectResponse(target, status_code=303)
-    SUPPORT.start(response, client, secure=request.url.scheme == "https")
+    await container_of(request).console_sessions.start(request, response, SUPPORT, client)
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """Forget the session."""
+    """End the session: revoked on the server, forgotten by the browser."""
     same_site_form(request)
     response = RedirectResponse("/support/login", status_code=303)
-    SUPPORT.end(response)
+    await container_of(request).console_sessions.end(request, response, SUPPORT)
     return response
 
 

@@ -25,6 +25,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from orders_cqrs.failures.stores import StoreUnavailable
+from orders_cqrs.observability.redaction import redact_text, redact_url
 
 T = TypeVar("T")
 
@@ -120,6 +121,11 @@ class ConnectSession(ClickHouseSession):
             send_receive_timeout=self._query_timeout,
         )
 
+    def _failure(self, error: Exception) -> str:
+        """What went wrong where, without the URL's password (the driver's message may quote
+        the URL too); the chain is cut for the same reason."""
+        return f"{redact_url(self.url)}: {type(error).__name__}: {redact_text(str(error))}"
+
     def _call(self, work: Callable[[Client], T]) -> T:
         with self._thread_lock:
             if self._client is None:
@@ -127,12 +133,13 @@ class ConnectSession(ClickHouseSession):
                     self._client = self._open()
                 except Exception as error:
                     # A server that does not answer, or a chDB path another process holds.
-                    raise StoreUnavailable(f"cannot open {self.url}: {error}") from error
+                    # The message is logged and shown in problems: never with the password.
+                    raise StoreUnavailable(f"cannot open {self._failure(error)}") from None
             try:
                 return work(self._client)
             except Exception as error:
                 if is_transient(error):
-                    raise StoreUnavailable(f"{self.url}: {error}") from error
+                    raise StoreUnavailable(self._failure(error)) from None
                 raise
 
     async def _run(self, work: Callable[[Client], T]) -> T:
