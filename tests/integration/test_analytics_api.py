@@ -103,10 +103,24 @@ def test_dashboards_are_for_ops_and_refuse_bad_parameters_as_problems(
     url = f"{api.url}/v1/dashboards/stuck-orders"
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, headers=headers(CHECKOUT_KEY)).status_code == 403
-    for params in ({"group_by": "customer"}, {"older_than": "-1"}, {"limit": "0"}):
+    for params in (
+        {"group_by": "customer"},
+        {"older_than": "-1"},
+        {"older_than": "15x"},
+        {"older_than": "PT"},
+        {"older_than": "P1H"},
+        {"older_than": "1.5h"},
+        {"limit": "0"},
+    ):
         bad = httpx.get(url, params=params, headers=headers(OPS_KEY))
         assert bad.status_code == 422, bad.text
         assert bad.headers["content-type"] == "application/problem+json"
+    for written in ("5400", "5400s", "90m", "PT1H30M", "PT90M", "PT5400S"):
+        stuck = httpx.get(url, params={"older_than": written}, headers=headers(OPS_KEY))
+        assert stuck.status_code == 200, (written, stuck.text)
+        assert set(stuck.json()["sla_seconds"].values()) == {5400}, (written, stuck.text)
+    day = httpx.get(url, params={"older_than": "P1DT2H"}, headers=headers(OPS_KEY))
+    assert set(day.json()["sla_seconds"].values()) == {26 * 3600}, day.text
     series = f"{api.url}/v1/dashboards/orders"
     for params in (
         {"interval": "week"},

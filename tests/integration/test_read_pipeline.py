@@ -58,6 +58,18 @@ def test_a_placed_order_is_readable_at_its_version_with_freshness(
         ).fetchone()[0]
     )  # type: ignore[index]
     assert read.headers["ETag"] == f'"{version}"'
+    for held in (f'"{version}"', f'"0", W/"{version}"', "*"):
+        unchanged = httpx.get(
+            f"{api.url}/v1/orders/{order_id}",
+            headers=headers(CHECKOUT_KEY, **{"If-None-Match": held}),
+        )
+        assert unchanged.status_code == 304, (held, unchanged.text)
+        assert unchanged.content == b"" and unchanged.headers["ETag"] == f'"{version}"'
+    stale = httpx.get(
+        f"{api.url}/v1/orders/{order_id}",
+        headers=headers(CHECKOUT_KEY, **{"If-None-Match": f'"{version + 1}"'}),
+    )
+    assert stale.status_code == 200 and stale.json()["version"] == version
 
     note = add_note(api.url, order_id)
     support = httpx.get(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from orders_cqrs.api.auth import Ops
 from orders_cqrs.api.deps import AdminDep, DashboardsDep
+from orders_cqrs.api.durations import DURATION_PATTERN, duration_seconds
 from orders_cqrs.api.routes.responses import problems
 from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.readmodels.admin import ProjectionAdmin
@@ -59,8 +60,15 @@ async def stuck_orders(
         str, Query(max_length=100, description="Comma-separated: region, provider, status.")
     ] = "region,provider",
     older_than: Annotated[
-        int | None,
-        Query(ge=0, le=365 * 86_400, description="Seconds; overrides every per-state SLA."),
+        str | None,
+        Query(
+            pattern=DURATION_PATTERN,
+            description=(
+                "Overrides every per-state SLA: seconds (`900`), with a unit (`90s`, `15m`,"
+                " `2h`, `1d`) or ISO 8601 (`PT15M`, `P1DT12H`)."
+            ),
+            examples=["15m"],
+        ),
     ] = None,
     drill: Annotated[bool, Query(description="List the oldest order ids of each group.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000, description="Order ids per group.")] = 20,
@@ -68,7 +76,8 @@ async def stuck_orders(
     """Orders past their state's SLA, grouped: count and oldest age (optionally the ids)."""
     analytics = _switched_on(dashboards)
     columns = parse_group_by(group_by)
-    query = analytics.stuck_orders(columns, older_than=older_than, drill=drill, limit=limit)
+    seconds = None if older_than is None else duration_seconds(older_than)
+    query = analytics.stuck_orders(columns, older_than=seconds, drill=drill, limit=limit)
     return await _with_freshness(query, admin)
 
 

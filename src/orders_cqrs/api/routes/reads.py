@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse, Response
 
 from orders_cqrs.api.auth import CheckoutOrSupport, Support
 from orders_cqrs.api.deps import LookupsDep, SummaryDep
@@ -26,8 +26,26 @@ def _order_view(read: SummaryRead) -> dict[str, Any]:
     return {**read.order, "freshness": read.freshness.to_dict()}
 
 
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        max_length=1000,
+        description='The ETags you hold (`"3"`, or a list): 304 if the order is still at one.',
+    ),
+]
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the order is still at the version of your ETag."}
+}
+
+
 def _etagged(body: dict[str, Any], version: int) -> JSONResponse:
     return JSONResponse(body, headers={"ETag": f'"{version}"'})
+
+
+def _holds(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names ``etag`` (weak comparison, RFC 9110 §13.1.2)."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 async def _read(
@@ -56,17 +74,21 @@ async def _read(
     return read
 
 
-@router.get("/v1/orders/{order_id}", responses=problems(404, 409, 503))
+@router.get("/v1/orders/{order_id}", responses=NOT_MODIFIED | problems(404, 409, 503))
 async def get_order(
     order_id: UUID,
     principal: CheckoutOrSupport,
     summary: SummaryDep,
     lookups: LookupsDep,
     min_version: MinVersion = None,
-) -> JSONResponse:
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     """The order summary with its freshness; ``min_version`` waits, then 503 rather than lie."""
     read = await _read(summary, lookups, order_id, min_version)
-    return _etagged(_order_view(read), read.freshness.source_version)
+    version = read.freshness.source_version
+    if if_none_match is not None and _holds(if_none_match, f'"{version}"'):
+        return Response(status_code=304, headers={"ETag": f'"{version}"'})
+    return _etagged(_order_view(read), version)
 
 
 @router.get("/v1/customers/{customer_id}/orders", responses=problems(503))
