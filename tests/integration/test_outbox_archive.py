@@ -14,6 +14,9 @@ from typing import Any
 import httpx
 import psycopg
 
+from orders_cqrs.bootstrap import open_container
+from orders_cqrs.config import Settings
+from orders_cqrs.db.event_log import POSITION
 from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, headers, order_body, put_product
 from tests.helpers.processes import ApiServer, run_cli, run_verify
 from tests.helpers.stream_checks import STREAM, stream_client
@@ -163,3 +166,32 @@ def test_rebuild_refuses_when_pruned_history_lost_orders_and_changes_nothing(
     assert over_http.json()["type"].endswith(":history-gone")
     assert stream_client().get("summary:active") in (None, "v1")
     assert run_verify(database_url).returncode == 0  # the live read model is untouched
+
+
+_OLD_EVENTS = """
+INSERT INTO outbox (event_id, aggregate_id, aggregate_version, event_type, schema_version,
+                    occurred_at, headers, payload, published_at)
+SELECT gen_random_uuid(), gen_random_uuid(), 1, 'OrderPlaced', 1, now() - interval '2 days',
+       '{}', '{}', now() - interval '2 days'
+  FROM generate_series(1, %s)
+"""
+
+
+async def test_a_fenced_scan_reads_each_event_once_while_its_rows_move_to_the_archive(
+    db: psycopg.Connection[Any], database_url: str
+) -> None:
+    db.execute(_OLD_EVENTS, (120,))
+    settings = Settings(database_url=database_url, outbox_archive_batch_size=7)
+    async with open_container(settings) as container:
+        log = container.event_log
+        snapshot, total = await log.fence()
+        db.execute(_OLD_EVENTS, (5,))  # committed after the fence: the stream's, not the scan's
+        read = list(await log.page(snapshot, after=0, limit=50))
+        # Between two pages, every row moves: those already read and those not yet.
+        moved = await container.outbox_archive.archive(older_than_seconds=3600)
+        while rows := await log.page(snapshot, after=read[-1][POSITION], limit=50):
+            read.extend(rows)
+
+    assert (total, moved) == (120, 125)
+    fenced = [row[0] for row in db.execute("SELECT position FROM event_log ORDER BY 1 LIMIT 120")]
+    assert [row[POSITION] for row in read] == fenced
