@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     relay_metrics_port: int = Field(default=9101, ge=0, le=65535)
     stream_retention_seconds: float = Field(default=3600.0, ge=0)
+    # Published outbox rows older than this move to outbox_archive (orders-cqrs cleanup);
+    # archived rows are kept forever unless the archive retention is set.
+    outbox_retention_seconds: float = Field(default=7 * 24 * 3600.0, ge=0)
+    outbox_archive_retention_seconds: float | None = Field(default=None, ge=0)
+    outbox_archive_batch_size: int = Field(default=5000, ge=1, le=50_000)
 
     projection_batch_size: int = Field(default=1000, ge=1, le=5000)
     projection_block_ms: int = Field(default=1000, ge=1)

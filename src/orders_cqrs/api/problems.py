@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orders_cqrs.domain.errors import DomainError
 from orders_cqrs.failures.refusals import (
+    HistoryGone,
     InvalidDashboardQuery,
     InvalidSearch,
     RebuildRunning,
@@ -55,6 +56,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "min-version-ahead": (409, "The order has not reached that version"),
     "rebuild-unsupported": (409, "This projection has no rebuild"),
     "rebuild-running": (409, "A rebuild of this projection is already running"),
+    "history-gone": (409, "The event log no longer holds the history a rebuild needs"),
     "idempotency-key-missing": (400, "Send an Idempotency-Key header"),
     "idempotency-mismatch": (422, "Idempotency-Key reused with a different request"),
     "idempotency-in-flight": (409, "A request with this Idempotency-Key is in progress"),
@@ -74,6 +76,7 @@ REFUSALS: dict[type[Refusal], str] = {
     UnknownProjection: "not-found",
     RebuildUnsupported: "rebuild-unsupported",
     RebuildRunning: "rebuild-running",
+    HistoryGone: "history-gone",
 }
 
 IDEMPOTENCY_KEY_LOC = ("header", "Idempotency-Key")

@@ -27,6 +27,7 @@ from orders_cqrs.db.console_sessions import ConsoleSessionStore
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.db.event_log import EventLog
 from orders_cqrs.db.lookups import WriteModelLookups
+from orders_cqrs.db.outbox_archive import OutboxArchive
 from orders_cqrs.db.rebuilds import RebuildRegistry
 from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards
@@ -122,6 +123,11 @@ class Container:
     def event_log(self) -> EventLog:
         """The outbox read as the event log (rebuild scans, the unpublished count)."""
         return EventLog(self.engine)
+
+    @cached_property
+    def outbox_archive(self) -> OutboxArchive:
+        """Archiving published outbox rows past the retention, pruning the archive."""
+        return OutboxArchive(self.engine, batch=self.settings.outbox_archive_batch_size)
 
     @cached_property
     def rebuilds(self) -> RebuildRegistry:

@@ -2,6 +2,11 @@
 
 The relay's claim-and-mark statements live in ``db/outbox.py`` (psycopg, hot path); these
 are the slower readers of the same table, on the SQLAlchemy engine.
+
+The scans read the ``event_log`` view: ``outbox_archive`` ∪ ``outbox`` (migration 0006).
+Archiving moves a row between the two in one transaction, keeping its position and txid,
+and each page is one statement over both tables (one snapshot): a row is read once, in
+whichever table it is, and the keyset by position goes on across a move (``db/outbox_archive.py``).
 """
 
 from __future__ import annotations
@@ -14,14 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 SNAPSHOT = text("SELECT pg_current_snapshot()::text")
 _FENCED_COUNT = text(
-    "SELECT count(*) FROM outbox WHERE pg_visible_in_snapshot(txid, CAST(:snap AS pg_snapshot))"
+    "SELECT count(*) FROM event_log WHERE pg_visible_in_snapshot(txid, CAST(:snap AS pg_snapshot))"
 )
 # The columns of ``outbox.CLAIM_SQL``, JSON as text: ``outbox.row_to_event`` reads both.
 FENCED_PAGE = text(
     """
     SELECT event_id::text, position, aggregate_id::text, aggregate_version, event_type,
            schema_version, occurred_at, headers::text, payload::text
-      FROM outbox
+      FROM event_log
      WHERE position > :after AND pg_visible_in_snapshot(txid, CAST(:snap AS pg_snapshot))
      ORDER BY position
      LIMIT :n

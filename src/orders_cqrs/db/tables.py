@@ -248,6 +248,38 @@ outbox = Table(
     Index("ix_outbox_unpublished", "position", postgresql_where=text("published_at IS NULL")),
 )
 
+# Published outbox rows past ``ORDERS_OUTBOX_RETENTION_SECONDS``, moved here by
+# ``orders-cqrs cleanup`` (``db/outbox_archive.py``) with their position and txid unchanged, so
+# the ``event_log`` view (archive ∪ outbox, migration 0006) reads as one log to the fenced
+# scan. Only published rows come here: ``published_at`` is NOT NULL.
+outbox_archive = Table(
+    "outbox_archive",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("aggregate_id", Uuid, nullable=False),
+    Column("aggregate_version", Integer, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("schema_version", SmallInteger, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("headers", JSONB, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("txid", Xid8, nullable=False),
+    UniqueConstraint("aggregate_id", "aggregate_version"),
+)
+
+# One row once archived history has been pruned (``ORDERS_OUTBOX_ARCHIVE_RETENTION_SECONDS``):
+# every event at or below ``position`` may be gone, and rebuilds check what they need first.
+event_log_horizon = Table(
+    "event_log_horizon",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("position", BigInteger, nullable=False),
+    _ts("pruned_at", nullable=False, default_now=True),
+    CheckConstraint("id = 1", name="one_row"),
+)
+
 dead_letters = Table(
     "projection_dead_letters",
     metadata,

@@ -10,6 +10,7 @@ import asyncio
 import getpass
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ import typer
 
 from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import get_settings
+from orders_cqrs.failures.refusals import HistoryGone
 
 T = TypeVar("T")
 
@@ -86,6 +88,7 @@ def verify(
 
 SESSION_BATCH = 1000  # expired console sessions deleted per transaction by ``cleanup``
 REBUILD_REFUSED = 4  # exit code: a rebuild of that projection is running somewhere else
+HISTORY_GONE = 5  # exit code: the event log no longer holds every order (archive pruned)
 
 
 def rebuild(
@@ -96,7 +99,8 @@ def rebuild(
 
     One rebuild per projection runs at a time across every process and machine: if another is
     running (this CLI elsewhere, or one started over HTTP), this one changes nothing, says who
-    holds it and exits with 4.
+    holds it and exits with 4. If pruning the outbox archive left orders without their latest
+    event, it changes nothing, says so and exits with 5.
     """
     from orders_cqrs.readmodels.rebuild import RebuildReport
     from orders_cqrs.readmodels.rebuild import rebuild as run_rebuild
@@ -133,7 +137,11 @@ def rebuild(
                 if bar is not None:
                     bar.__exit__(None, None, None)
 
-    report = with_container(main)
+    try:
+        report = with_container(main)
+    except HistoryGone as gone:
+        typer.echo(f"refused: {gone.detail}", err=True)
+        raise typer.Exit(HISTORY_GONE) from None
     if isinstance(report, str):
         typer.echo(f"refused: {report}; nothing was changed", err=True)
         raise typer.Exit(REBUILD_REFUSED)
@@ -194,9 +202,22 @@ def dead_letters_replay(
     raise typer.Exit(0 if failing == 0 else 1)
 
 
-def cleanup() -> None:
-    """Delete expired idempotency receipts and console sessions in batches, then dead
-    rebuilds' consumer groups."""
+def cleanup(
+    every: float = typer.Option(
+        0.0, min=0, help="run again every N seconds until stopped (0: once)"
+    ),
+) -> None:
+    """Delete expired idempotency receipts and console sessions, archive published outbox rows
+    past the retention (and prune the archive if it has one), then remove dead rebuilds'
+    consumer groups; all in bounded batches. Run it periodically (cron, a timer, ``--every``)."""
+    while True:
+        _cleanup_once()
+        if every <= 0:
+            return
+        time.sleep(every)
+
+
+def _cleanup_once() -> None:
     from orders_cqrs.readmodels.stream_groups import orphaned_groups, remove_groups
 
     async def receipts(container: Container) -> int:
@@ -228,9 +249,29 @@ def cleanup() -> None:
 
     typer.echo(f"removed {with_container(receipts, commands=True)} expired idempotency receipts")
     typer.echo(f"removed {with_container(sessions)} expired console sessions")
+    with_container(_archive_outbox)
     removed = with_container(groups)
     named = f": {', '.join(removed)}" if removed else ""
     typer.echo(f"removed {len(removed)} consumer group(s) of rebuilds that died{named}")
+
+
+async def _archive_outbox(container: Container) -> None:
+    """Archive, then prune the archive if it has a retention; one line of progress a batch."""
+    settings, archive = container.settings, container.outbox_archive
+    done = {"archived": 0, "pruned": 0}
+
+    def progress(kind: str) -> Callable[[int], None]:
+        def show(count: int) -> None:
+            done[kind] += count
+            typer.echo(f"  {kind} {count:,} outbox rows ({done[kind]:,} so far)")
+
+        return show
+
+    archived = await archive.archive(settings.outbox_retention_seconds, progress("archived"))
+    typer.echo(f"archived {archived} published outbox rows")
+    if settings.outbox_archive_retention_seconds is not None:
+        pruned = await archive.prune(settings.outbox_archive_retention_seconds, progress("pruned"))
+        typer.echo(f"pruned {pruned} archived outbox rows for good")
 
 
 def bench_analytics(

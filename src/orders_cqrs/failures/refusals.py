@@ -61,3 +61,7 @@ class RebuildUnsupported(AdminRefusal):
 
 class RebuildRunning(AdminRefusal):
     """A rebuild of that projection is already running in this process."""
+
+
+class HistoryGone(AdminRefusal):
+    """The event log no longer holds what a rebuild needs (pruned archive): it would lose orders."""

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.db.event_log import EventLog
+from orders_cqrs.db.outbox_archive import require_history
 from orders_cqrs.db.rebuilds import RebuildLease, RebuildRegistry
 from orders_cqrs.failures.refusals import RebuildRunning, RebuildUnsupported
 from orders_cqrs.readmodels.engine import EngineSettings
@@ -112,8 +113,10 @@ class ProjectionAdmin:
         """Rebuild ``target`` in the background of this process, or refuse.
 
         The lease is taken here, before the request is answered, so a refusal is the answer:
-        ``RebuildRunning`` when a rebuild of the projection runs anywhere.
+        ``RebuildRunning`` when a rebuild of the projection runs anywhere, ``HistoryGone``
+        when the event log lost orders to archive pruning.
         """
+        await require_history(self.event_log.engine)  # refused (409) before the lease
         lease = await self.registry.acquire(target.name, started_by)
         if lease is None:
             raise RebuildRunning(await self.registry.refusal(target.name))

@@ -1,7 +1,8 @@
 """Blue/green rebuild of a read model from the outbox event log.
 
 1. A consumer group for the rebuild is created at the stream's end, *before* the fence.
-2. The fence: a PostgreSQL snapshot. The scan reads outbox rows by position, in short
+2. The fence: a PostgreSQL snapshot. The scan reads the event log (outbox and its archive,
+   ``db/event_log.py``) by position, in short
    transactions, keeping only rows visible in that snapshot (``pg_visible_in_snapshot`` on
    the row's xid8). A row whose transaction was still in flight is not visible, so the scan
    never skips past it into nowhere: it commits after the fence, hence is published after
@@ -34,6 +35,7 @@ from redis.asyncio import Redis
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.db.event_log import POSITION, EventLog
 from orders_cqrs.db.outbox import row_to_event
+from orders_cqrs.db.outbox_archive import require_history
 from orders_cqrs.db.rebuilds import RebuildLease
 from orders_cqrs.readmodels.engine import EngineSettings, ProjectionEngine
 from orders_cqrs.readmodels.isolation import IsolatingApplier
@@ -104,9 +106,13 @@ async def rebuild(
     """Rebuild ``target`` into a new generation while the live one serves, then switch.
 
     ``lease`` must be ``target``'s and held; the caller releases it. The outcome is recorded
-    on it (done, or failed with the error) for every process to see.
+    on it (done, or failed with the error) for every process to see. Refuses with
+    ``HistoryGone`` if pruning the outbox archive left some order without its latest event.
     """
     try:
+        # Before anything is deleted or created: a log that lost orders to archive pruning
+        # would build a generation without them (``HistoryGone``, recorded as the outcome).
+        await require_history(log.engine)
         report = await _rebuild(
             target, log, redis, dead_letters, settings, lease, on_total, on_progress
         )
