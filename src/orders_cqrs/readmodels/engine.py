@@ -140,6 +140,9 @@ class ProjectionEngine:
         outcomes = await self._apply_with_retries(events, stop)
         if outcomes is None:
             return False
+        pipe = self.redis.pipeline(transaction=False)
+        self.status.record(pipe, [], outcomes)  # the counters, not the stream's position
+        await pipe.execute()
         for outcome, n in Counter(outcomes).items():
             metrics.PROJECTED.labels(self.group, outcome).inc(n)
         return True
