@@ -213,7 +213,11 @@ class Container:
     def rebuild_target(self, name: str) -> BlueGreenTarget:
         """The blue/green target of a rebuildable projection (``ValueError`` if none)."""
         return rebuild_target(
-            name, self.redis, self.search, search_alias=self.settings.search_alias
+            name,
+            self.redis,
+            self.search,
+            search_alias=self.settings.search_alias,
+            clickhouse=self.clickhouse if name == ANALYTICS else None,
         )
 
     async def aclose(self) -> None:
