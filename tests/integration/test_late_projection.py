@@ -4,7 +4,8 @@ The search projector runs from the start and reads everything, so retention trim
 stream behind it. Then two summary projectors start for the first time, together, while
 more orders are being placed: the summary group does not exist, so one of them backfills
 from the outbox (the other waits for it) and both then follow the stream. Nothing before
-the trim, during the backfill or after it may be missing.
+the trim, during the backfill or after it may be missing. A backfill killed midway leaves
+its mark behind, and the next projector to start does it again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ import psycopg
 import redis
 from redis.asyncio import Redis
 
+from orders_cqrs.bootstrap import open_container
 from orders_cqrs.bootstrap.clients import STREAM_PROJECTIONS
+from orders_cqrs.config import Settings
+from orders_cqrs.readmodels.backfill import BACKFILL_KEY
+from orders_cqrs.readmodels.engine import ProjectionEngine
 from orders_cqrs.relay.stream_retention import trim_acknowledged
 from tests.helpers.processes import Worker
 from tests.helpers.search import reset_search_state, wait_for_support_index
@@ -29,6 +34,7 @@ from tests.helpers.stream_checks import (
     assert_verified,
     projection_status,
     stream_client,
+    summary_mismatches,
     unpublished,
 )
 from tests.helpers.waiting import wait_until
@@ -83,3 +89,39 @@ def test_projection_started_after_the_stream_was_trimmed_has_every_order(
     assert status["backfills"] == "1", status  # one of the two backfilled, the other waited
     assert int(status["backfilled_events"]) >= EARLY
     assert all(worker.process is not None and worker.process.poll() is None for worker in late)
+
+
+async def _join_after_a_backfill_died(database_url: str) -> tuple[bool, bool]:
+    """What a projector finds after another was killed mid-backfill: the group and the mark
+    exist, the read model is (here: entirely) unfilled. It must scan again, then clear the mark."""
+    settings = Settings(
+        environment="test",
+        database_url=database_url,
+        redis_url=TEST_REDIS_URL,
+        clickhouse_url="",
+    )
+    async with open_container(settings) as container:
+        redis_ = container.redis
+        stream = settings.stream_name
+        await redis_.set(BACKFILL_KEY.format(group="summary"), "pending")
+        await redis_.xgroup_create(stream, "summary", id="$", mkstream=True)
+        engine = ProjectionEngine(
+            container.projections["summary"],
+            redis_,
+            container.dead_letters,
+            container.engine_settings,
+            starter=container.backfill,
+        )
+        joined = await container.backfill.join(engine, asyncio.Event())
+        return joined, bool(await redis_.exists(BACKFILL_KEY.format(group="summary")))
+
+
+def test_a_backfill_killed_midway_is_done_again_by_the_next_projector(
+    db: psycopg.Connection[Any], database_url: str
+) -> None:
+    seed_orders(database_url, 50)  # no relay: the history is only in the outbox
+
+    joined, mark_left = asyncio.run(_join_after_a_backfill_died(database_url))
+
+    assert (joined, mark_left) == (True, False)
+    assert summary_mismatches(db, stream_client()) == []
