@@ -72,7 +72,7 @@ class Backfill:
         try:
             return await self._join(engine, stop)
         except (SQLAlchemyError, psycopg.Error) as error:
-            raise StoreUnavailable(f"backfill of {engine.group}: {error}") from error
+            raise StoreUnavailable(f"backfill of {engine.group}: {error}") from error  # retried
         finally:
             await lock.release()
 

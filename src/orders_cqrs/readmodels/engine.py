@@ -23,7 +23,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.failures.backoff import doubling, full_jitter, pause
-from orders_cqrs.failures.stores import StoreUnavailable
+from orders_cqrs.failures.stores import StoreError, StoreUnavailable
 from orders_cqrs.observability import metrics
 from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.status import StatusBoard
@@ -115,7 +115,7 @@ class ProjectionEngine:
                 else:
                     await self.status.heartbeat()
                 failures = 0
-            except (RedisError, OSError, StoreUnavailable) as error:
+            except (RedisError, OSError, StoreError) as error:
                 # The group is created once, not per batch; a lost stream (NOGROUP) or a
                 # reconnect makes the next round create it again (backfilling) if it is gone.
                 group_ready = False
