@@ -66,6 +66,12 @@ class Backfill:
     async def join(self, engine: ProjectionEngine, stop: asyncio.Event) -> bool:
         """Make sure ``engine``'s group exists and its read model holds the history before
         it; False when ``stop`` was set first."""
+        # The usual case, without PostgreSQL: a projector rejoining its group after a Redis
+        # hiccup must not wait for the write store. Safe without the lock because the mark is
+        # set before the group is created and removed only after the scan: a group seen with
+        # no mark (group read first) is a finished backfill, or a group older than backfills.
+        if await _group_exists(engine) and not await engine.redis.exists(_mark(engine)):
+            return True
         lock = await self.locks.acquire(engine.group, stop)
         if lock is None:
             return False
@@ -78,8 +84,8 @@ class Backfill:
 
     async def _join(self, engine: ProjectionEngine, stop: asyncio.Event) -> bool:
         redis, stream, group = engine.redis, engine.settings.stream, engine.group
-        mark = BACKFILL_KEY.format(group=group)
-        exists = any(g["name"] == group for g in await stream_groups(redis, stream))
+        mark = _mark(engine)
+        exists = await _group_exists(engine)  # again, under the lock: this one decides
         if exists and not await redis.exists(mark):
             return True
         if not exists:
@@ -113,6 +119,15 @@ class Backfill:
             after = rows[-1][POSITION]
             log.info("projection_backfill_progress", projection=engine.group, of=total, at=scanned)
         return None
+
+
+def _mark(engine: ProjectionEngine) -> str:
+    return BACKFILL_KEY.format(group=engine.group)
+
+
+async def _group_exists(engine: ProjectionEngine) -> bool:
+    groups = await stream_groups(engine.redis, engine.settings.stream)
+    return any(g["name"] == engine.group for g in groups)
 
 
 async def _finished(redis: Redis, group: str, mark: str, scanned: int) -> None:

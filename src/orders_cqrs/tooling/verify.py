@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 
 from orders_cqrs.db.event_log import EventLog
 from orders_cqrs.db.lookups import WriteModelLookups
+from orders_cqrs.readmodels.backfill import BACKFILL_KEY
 from orders_cqrs.readmodels.status import group_lag
 
 BATCH = 1000
@@ -89,12 +90,15 @@ class Freshness:
 async def backlog(
     log: EventLog, lookups: WriteModelLookups, redis: Redis, stream: str, groups: Sequence[str]
 ) -> tuple[int, datetime]:
-    """Events not yet in every read model (unpublished outbox rows plus each group's lag),
+    """Events not yet in every read model (unpublished outbox rows plus each group's lag, and
+    one for each backfill under way, whose group shows no lag while it scans the outbox),
     and the database's clock taken *before* counting them."""
     now = await lookups.now()
     unpublished = await log.unpublished()
     lags = [(await group_lag(redis, stream, group))[0] for group in groups]
-    return unpublished + sum(lags), now
+    marks = [BACKFILL_KEY.format(group=group) for group in groups]
+    backfilling = await redis.exists(*marks) if marks else 0
+    return unpublished + sum(lags) + int(backfilling), now
 
 
 async def wait_for_drain(
