@@ -158,6 +158,8 @@ class Settings(BaseSettings):
     # ClickHouse wants few large inserts: the analytics projector reads bigger batches.
     analytics_batch_size: int = Field(default=1000, ge=1, le=10_000)
 
+    # An order a read model lacks for longer than this is drift, not lag (``verify``).
+    freshness_slo_seconds: float = Field(default=60.0, ge=0)
     read_wait_budget_seconds: float = Field(default=2.0, ge=0, le=30)
 
     # An order is stuck when it sits in a non-final state longer than its SLA (DESIGN §3).

@@ -22,6 +22,7 @@ from orders_cqrs.bootstrap.clients import (
 from orders_cqrs.bootstrap.handlers import build_executor
 from orders_cqrs.bootstrap.readmodels import build_dashboards, build_projections, rebuild_target
 from orders_cqrs.config import ApiClient, Settings
+from orders_cqrs.db.backfills import BackfillLocks
 from orders_cqrs.db.connection import libpq_dsn
 from orders_cqrs.db.console_sessions import ConsoleSessionStore
 from orders_cqrs.db.dead_letters import DeadLetterRepository
@@ -33,6 +34,7 @@ from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession
+from orders_cqrs.readmodels.backfill import Backfill
 from orders_cqrs.readmodels.engine import EngineSettings
 from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.rebuild import BlueGreenTarget
@@ -157,6 +159,16 @@ class Container:
         )
 
     @cached_property
+    def backfill(self) -> Backfill:
+        """How a projector whose consumer group is missing fills in the history first."""
+        settings = self.settings
+        locks = BackfillLocks(
+            dsn=libpq_dsn(settings.database_url),
+            options=pg_options(settings, "orders-cqrs-backfill"),
+        )
+        return Backfill(self.event_log, locks)
+
+    @cached_property
     def lookups(self) -> WriteModelLookups:
         """Read-only questions to the write model."""
         return WriteModelLookups(self.engine)
@@ -228,7 +240,11 @@ class Container:
     def rebuild_target(self, name: str) -> BlueGreenTarget:
         """The blue/green target of a rebuildable projection (``ValueError`` if none)."""
         return rebuild_target(
-            name, self.redis, self.search, search_alias=self.settings.search_alias
+            name,
+            self.redis,
+            self.search,
+            search_alias=self.settings.search_alias,
+            clickhouse=self.clickhouse if name == ANALYTICS else None,
         )
 
     async def aclose(self) -> None:

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from orders_cqrs.config import Settings
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards, StuckSla
+from orders_cqrs.readmodels.analytics.generations import AnalyticsGenerations
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
 from orders_cqrs.readmodels.analytics.projection import AnalyticsProjection
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession
@@ -55,13 +56,23 @@ def build_projections(
 
 
 def rebuild_target(
-    name: str, redis: Redis, search: AsyncOpenSearch, *, search_alias: str
+    name: str,
+    redis: Redis,
+    search: AsyncOpenSearch,
+    *,
+    search_alias: str,
+    clickhouse: ClickHouseSession | None = None,
 ) -> BlueGreenTarget:
-    """The blue/green target of a rebuildable projection."""
+    """The blue/green target of a rebuildable projection (analytics only when ClickHouse is
+    set; with chDB only in the process that holds its directory, see ``analytics/session``)."""
     targets: dict[str, BlueGreenTarget] = {
         "summary": SummaryNamespaces(redis),
         "search": SearchIndexes(search, names=IndexNames(search_alias)),
     }
+    if clickhouse is not None:
+        targets[ANALYTICS] = AnalyticsGenerations(clickhouse)
+    if name == ANALYTICS and clickhouse is None:
+        raise ValueError("analytics is off here (ORDERS_CLICKHOUSE_URL is empty)")
     if name not in targets:
         raise ValueError(f"no rebuild for {name!r}; rebuildable: {', '.join(targets)}")
     return targets[name]

@@ -20,6 +20,7 @@ import typer
 from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import get_settings
 from orders_cqrs.failures.refusals import HistoryGone
+from orders_cqrs.failures.stores import StoreUnavailable
 
 T = TypeVar("T")
 
@@ -47,52 +48,134 @@ def refuse_chdb_outside_api(name: str) -> None:
         raise typer.Exit(2)
 
 
+CHDB_HELD = (
+    "cannot open the chDB directory of {url}: another process holds it (chDB is in-process,"
+    " and the API projects analytics when ORDERS_CLICKHOUSE_URL is chdb://). {what}"
+)
+
+
+async def chdb_held(container: Container, what: str) -> str | None:
+    """Why this process cannot use analytics, when its chDB directory is another's; else None.
+
+    chDB hosts one engine per directory and process: while the API runs, only the API can
+    read or rebuild analytics. Opening the engine is how to find out (it fails at once).
+    """
+    session = container.clickhouse
+    if session is None or not session.in_process:
+        return None
+    try:
+        await session.query("SELECT 1")
+    except StoreUnavailable:
+        return CHDB_HELD.format(url=session.url, what=what)
+    return None
+
+
 def verify(
     wait: float = typer.Option(30.0, help="seconds to wait for the backlog to drain first"),
     projection: list[str] = typer.Option(  # noqa: B008 - typer's idiom for a repeatable option
-        ["summary", "search"], help="read models to compare (repeat the option)"
+        None,
+        help="read models to compare (repeat the option); default summary, search and"
+        " analytics when ORDERS_CLICKHOUSE_URL is set",
+    ),
+    metrics_file: Path = typer.Option(  # noqa: B008
+        None, help="also write the drift gauges here (Prometheus text, for a textfile collector)"
     ),
 ) -> None:
-    """Compare PostgreSQL with every read model; exit 1 on drift, 3 if the backlog never drained."""
-    from orders_cqrs.readmodels.search.reader import SearchVersions
-    from orders_cqrs.readmodels.summary.reader import SummaryVersions
-    from orders_cqrs.tooling.verify import VersionProbe, backlog, compare, wait_for_drain
+    """Compare PostgreSQL with every read model; exit 1 on drift, 3 if what differs may still
+    be in flight (the backlog never drained and nothing is older than the freshness SLO)."""
+    from orders_cqrs.tooling.verify import Freshness, VersionProbe, backlog, compare
+    from orders_cqrs.tooling.verify import wait_for_drain as drained_at
 
     async def main(container: Container) -> int:
         settings = container.settings
-        known: dict[str, VersionProbe] = {
-            "summary": SummaryVersions(container.redis),
-            "search": SearchVersions(container.search, alias=settings.search_alias),
-        }
-        unknown = [name for name in projection if name not in known]
+        chosen = projection or ["summary", "search"] + (
+            ["analytics"] if container.clickhouse is not None else []
+        )
+        known = _version_probes(container)
+        unknown = [name for name in chosen if name not in known]
         if unknown:
             raise typer.BadParameter(f"unknown projection(s): {', '.join(unknown)}")
-        probes = [known[name] for name in projection]
-        drained = await wait_for_drain(
-            lambda: backlog(container.event_log, container.redis, settings.stream_name, projection),
-            wait,
+        if "analytics" in chosen and (held := await chdb_held(container, CHDB_VERIFY)):
+            typer.echo(held, err=True)
+            if projection:
+                return 2  # asked for by name: not comparing it is no answer
+            chosen.remove("analytics")  # by default: compare the others, and say so
+        probes: list[VersionProbe] = [known[name] for name in chosen]
+        lookups, stream = container.lookups, settings.stream_name
+        settled = await drained_at(
+            lambda: backlog(container.event_log, lookups, container.redis, stream, chosen), wait
         )
-        drifts = await compare(container.lookups, probes)
-        typer.echo(f"{'projection':12} {'checked':>8} {'missing':>8} {'behind':>8} {'ahead':>8}")
-        for d in drifts:
-            typer.echo(f"{d.projection:12} {d.checked:8} {d.missing:8} {d.behind:8} {d.ahead:8}")
-            for example in d.examples:
-                typer.echo(f"  {example}")
-        if not drained:
-            typer.echo("backlog not drained: differences may be lag, not drift")
+        freshness = Freshness(settings.freshness_slo_seconds, settled)
+        drifts = await compare(lookups, probes, freshness)
+        _print_drifts(drifts)
+        if metrics_file is not None:
+            _write_drift_metrics(drifts, metrics_file)
+        if not all(d.clean for d in drifts):
+            return 1
+        if settled is None and any(d.in_flight for d in drifts):
+            typer.echo("backlog not drained: orders in flight may still arrive")
             return 3
-        return 0 if all(d.clean for d in drifts) else 1
+        return 0
 
     raise typer.Exit(with_container(main))
 
 
 SESSION_BATCH = 1000  # expired console sessions deleted per transaction by ``cleanup``
+CHDB_VERIFY = "Verify analytics while that process is stopped, or against a ClickHouse server."
+
+
+def _version_probes(container: Container) -> dict[str, Any]:
+    """The read models ``verify`` can compare, by name (analytics when ClickHouse is set)."""
+    from orders_cqrs.readmodels.analytics.versions import AnalyticsVersions
+    from orders_cqrs.readmodels.search.reader import SearchVersions
+    from orders_cqrs.readmodels.summary.reader import SummaryVersions
+
+    probes: dict[str, Any] = {
+        "summary": SummaryVersions(container.redis),
+        "search": SearchVersions(container.search, alias=container.settings.search_alias),
+    }
+    if container.clickhouse is not None:
+        probes["analytics"] = AnalyticsVersions(container.clickhouse)
+    return probes
+
+
+def _print_drifts(drifts: list[Any]) -> None:
+    """One line per read model: what differs beyond the SLO, and what is in flight."""
+    columns = ("checked", "missing", "behind", "ahead", "status", "in_flight")
+    typer.echo(f"{'projection':12} " + " ".join(f"{c:>9}" for c in columns))
+    for d in drifts:
+        typer.echo(f"{d.projection:12} " + " ".join(f"{getattr(d, c):9}" for c in columns))
+        for example in d.examples:
+            typer.echo(f"  {example}")
+
+
+def _write_drift_metrics(drifts: list[Any], path: Path) -> None:
+    """The drift gauges, for node_exporter's textfile collector (an alert reads them)."""
+    import time
+
+    from prometheus_client import write_to_textfile
+
+    from orders_cqrs.observability import metrics
+
+    for d in drifts:
+        metrics.VERIFY_DRIFTED_ORDERS.labels(d.projection).set(
+            d.missing + d.behind + d.ahead + d.status
+        )
+        metrics.VERIFY_IN_FLIGHT_ORDERS.labels(d.projection).set(d.in_flight)
+    metrics.VERIFY_COMPLETED_SECONDS.set(time.time())
+    write_to_textfile(str(path), metrics.VERIFY_REGISTRY)
+
+
 REBUILD_REFUSED = 4  # exit code: a rebuild of that projection is running somewhere else
 HISTORY_GONE = 5  # exit code: the event log no longer holds every order (archive pruned)
+CHDB_REBUILD = (
+    "Rebuild analytics in that process instead: POST /v1/projections/analytics/rebuild"
+    " (or stop it and run this command again)."
+)
 
 
 def rebuild(
-    name: str = typer.Argument(..., help="summary | search"),
+    name: str = typer.Argument(..., help="summary | search | analytics"),
     keep_old: bool = typer.Option(False, help="keep the previous generation"),
 ) -> None:
     """Rebuild a projection from the outbox into a new generation, then switch readers to it.
@@ -110,6 +193,9 @@ def rebuild(
             target = container.rebuild_target(name)
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error
+        if name == "analytics" and (held := await chdb_held(container, CHDB_REBUILD)):
+            typer.echo(held, err=True)
+            raise typer.Exit(2)
         lease = await container.rebuilds.acquire(name, started_by=f"cli {_whoami()}")
         if lease is None:
             return await container.rebuilds.refusal(name)

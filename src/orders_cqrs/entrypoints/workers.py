@@ -107,7 +107,13 @@ async def run_projection(container: Container, name: str, stop: asyncio.Event) -
     knobs = container.engine_settings
     if name == ANALYTICS:
         knobs = replace(knobs, batch_size=settings.analytics_batch_size)
-    runner = ProjectionEngine(projections[name], container.redis, container.dead_letters, knobs)
+    runner = ProjectionEngine(
+        projections[name],
+        container.redis,
+        container.dead_letters,
+        knobs,
+        starter=container.backfill,  # a missing group: backfill from the outbox first
+    )
     exporter = asyncio.create_task(_export_lag(runner, container.dead_letters, stop))
     log.info("projection_started", projection=name, consumer=runner.consumer)
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 COMMANDS = Counter(
     "orders_commands_total",
@@ -97,4 +97,26 @@ PROJECTION_BATCH_SECONDS = Histogram(
     "Time to apply and acknowledge one batch.",
     ["projection"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+# ``orders-cqrs verify --metrics-file``: a registry of its own, written in the text format for
+# node_exporter's textfile collector, so a scheduled verify can feed an alert.
+VERIFY_REGISTRY = CollectorRegistry()
+VERIFY_DRIFTED_ORDERS = Gauge(
+    "orders_verify_drifted_orders",
+    "Orders a read model lacks for longer than the freshness SLO, or holds ahead or with"
+    " another status, at the last verify.",
+    ["projection"],
+    registry=VERIFY_REGISTRY,
+)
+VERIFY_IN_FLIGHT_ORDERS = Gauge(
+    "orders_verify_in_flight_orders",
+    "Orders a read model is behind on within the freshness SLO, at the last verify.",
+    ["projection"],
+    registry=VERIFY_REGISTRY,
+)
+VERIFY_COMPLETED_SECONDS = Gauge(
+    "orders_verify_last_run_timestamp_seconds",
+    "When the last verify finished (Unix time): an alert can also see verify stop running.",
+    registry=VERIFY_REGISTRY,
 )

@@ -106,7 +106,7 @@ class ProjectionAdmin:
         """The blue/green target of ``name``; ``RebuildUnsupported`` if it has none."""
         try:
             return self.rebuild_target(name)
-        except ValueError as error:  # e.g. analytics: idempotent tables, no generations
+        except ValueError as error:  # a projection without a blue/green target
             raise RebuildUnsupported(str(error)) from error
 
     async def start_rebuild(self, target: BlueGreenTarget, started_by: str) -> None:

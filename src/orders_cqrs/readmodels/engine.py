@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from redis.asyncio import Redis
@@ -23,7 +23,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.failures.backoff import doubling, full_jitter, pause
-from orders_cqrs.failures.stores import StoreUnavailable
+from orders_cqrs.failures.stores import StoreError, StoreUnavailable
 from orders_cqrs.observability import metrics
 from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.status import StatusBoard
@@ -43,6 +43,15 @@ class EngineSettings:
     claim_idle_ms: int
     max_attempts: int
     retry_base_seconds: float
+
+
+class GroupStarter(Protocol):
+    """Brings a projection's consumer group into being (``readmodels/backfill.py``)."""
+
+    async def join(self, engine: ProjectionEngine, stop: asyncio.Event) -> bool:
+        """Make sure the group exists and the read model holds all history before it;
+        False when ``stop`` was set first (nothing is lost: the next start goes on)."""
+        ...
 
 
 class _Stopping(Exception):
@@ -66,6 +75,7 @@ class ProjectionEngine:
         *,
         group: str | None = None,
         consumer: str | None = None,
+        starter: GroupStarter | None = None,
     ) -> None:
         self.projection = projection
         self.redis = redis
@@ -74,6 +84,9 @@ class ProjectionEngine:
         self.group = group or projection.name
         self.consumer = consumer or consumer_name()
         self.status = StatusBoard(redis, settings.stream, self.group)
+        # Without a starter (a rebuild's catch-up group, tests) a missing group is created
+        # from the stream's start, which is all there is for a group that lives a few minutes.
+        self.starter = starter
         self._next_autoclaim = 0.0  # monotonic time of the next XAUTOCLAIM round
 
     async def ensure_group(self, start_id: str = "0") -> None:
@@ -93,17 +106,18 @@ class ProjectionEngine:
         while not stop.is_set():
             try:
                 if not group_ready:
-                    await self.ensure_group()
-                    group_ready = True
+                    group_ready = await self._join(stop)
+                    if not group_ready:
+                        continue  # stopping while waiting for, or during, a backfill
                 entries = await self._next_entries()
                 if entries:
                     await self.handle(entries, stop)  # its acknowledgement beats the heart
                 else:
                     await self.status.heartbeat()
                 failures = 0
-            except (RedisError, OSError) as error:
+            except (RedisError, OSError, StoreError) as error:
                 # The group is created once, not per batch; a lost stream (NOGROUP) or a
-                # reconnect makes the next round create it again if it is gone.
+                # reconnect makes the next round create it again (backfilling) if it is gone.
                 group_ready = False
                 if isinstance(error, ResponseError) and "NOGROUP" in str(error):
                     continue
@@ -113,6 +127,25 @@ class ProjectionEngine:
                 )
                 await pause(stop, full_jitter(failures, base=0.1, cap=MAX_BACKOFF_SECONDS))
         await self._leave_group()
+
+    async def _join(self, stop: asyncio.Event) -> bool:
+        if self.starter is None:
+            await self.ensure_group()
+            return True
+        return await self.starter.join(self, stop)
+
+    async def apply_batch(self, events: list[StreamEvent], stop: asyncio.Event) -> bool:
+        """Apply events that come from elsewhere than the group (a backfill's outbox scan)
+        with the same retries and dead-lettering; False if ``stop`` interrupted an outage."""
+        outcomes = await self._apply_with_retries(events, stop)
+        if outcomes is None:
+            return False
+        pipe = self.redis.pipeline(transaction=False)
+        self.status.record(pipe, [], outcomes)  # the counters, not the stream's position
+        await pipe.execute()
+        for outcome, n in Counter(outcomes).items():
+            metrics.PROJECTED.labels(self.group, outcome).inc(n)
+        return True
 
     async def _leave_group(self) -> None:
         """On a graceful stop, remove this consumer if it holds nothing pending."""

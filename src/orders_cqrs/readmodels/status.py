@@ -108,7 +108,10 @@ async def read_status(redis: Redis, stream: str, group: str) -> dict[str, Any]:
     """Everything ops see about one projection."""
     raw = {_s(k): _s(v) for k, v in (await redis.hgetall(STATUS_KEY.format(group=group))).items()}
     lag_events, lag_seconds = await group_lag(redis, stream, group)
-    counters = ("applied", "duplicate", "stale", "dead_lettered", "retries", "dead_letters_total")
+    counters = (
+        *("applied", "duplicate", "stale", "dead_lettered", "retries", "dead_letters_total"),
+        *("backfills", "backfilled_events"),  # a late start's outbox scans (backfill.py)
+    )
     return {
         "name": group,
         "last_event_id": raw.get("last_event_id"),

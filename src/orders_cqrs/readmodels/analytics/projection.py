@@ -13,6 +13,7 @@ per group, as deployed, it is exact.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -34,9 +35,20 @@ from orders_cqrs.relay.wire import StreamEvent
 NAME = "analytics"
 _STORED = """
 SELECT {columns}
-  FROM order_state FINAL
+  FROM {table} FINAL
  WHERE order_id IN {{ids:Array(UUID)}}
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """The tables one generation of the read model lives in."""
+
+    state: str = "order_state"
+    events: str = "order_events"
+
+
+LIVE = Tables()  # the names readers use; a rebuild swaps a new generation in under them
 
 
 def _now() -> datetime:
@@ -48,8 +60,17 @@ class AnalyticsProjection(Projection):
 
     name = NAME
 
-    def __init__(self, session: ClickHouseSession, *, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(
+        self,
+        session: ClickHouseSession,
+        *,
+        clock: Callable[[], datetime] = _now,
+        tables: Tables = LIVE,
+    ) -> None:
         self.session = session
+        # A rebuild's projection writes its new generation's tables, then (after the swap)
+        # the live names again: ``tables`` may change between batches, never within one.
+        self.tables = tables
         self.schema = SchemaGate(session)
         self.clock = clock
 
@@ -67,8 +88,9 @@ class AnalyticsProjection(Projection):
             state += repaired_rows(list(full.values()), plan.repairs, projected_at)
         # Events first: if the state insert fails the batch is redelivered and both inserts
         # run again, the events collapsing with the rows already written.
-        await self.session.insert("order_events", plan.event_rows, EVENT_COLUMNS, EVENT_TYPES)
-        await self.session.insert("order_state", state, STATE_COLUMNS, STATE_TYPES)
+        tables = self.tables
+        await self.session.insert(tables.events, plan.event_rows, EVENT_COLUMNS, EVENT_TYPES)
+        await self.session.insert(tables.state, state, STATE_COLUMNS, STATE_TYPES)
         return plan.outcomes
 
     async def stored(
@@ -78,6 +100,6 @@ class AnalyticsProjection(Projection):
         ids = sorted(set(order_ids))
         if not ids:
             return {}
-        sql = _STORED.format(columns=", ".join(columns))
+        sql = _STORED.format(columns=", ".join(columns), table=self.tables.state)
         rows = await self.session.query(sql, {"ids": ids})
         return {UUID(str(row["order_id"])): row for row in rows}
