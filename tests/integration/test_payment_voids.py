@@ -139,6 +139,40 @@ def test_a_void_the_provider_does_not_answer_is_finished_by_the_reconciler(
     assert replay.content == cancelled.content  # the cancel's answer, as given
 
 
+def test_a_void_cut_off_by_a_crash_is_finished_once_and_the_cancel_replays_it(
+    db: psycopg.Connection[Any], start_api: Callable[..., ApiServer], database_url: str
+) -> None:
+    server = start_api(payment_slow_seconds="1.5")
+    put_product(server.url, SKU, on_hand=5, price=PRICE)
+    order_id = _placed(server.url, "tok_slow")
+    assert _send(server.url, order_id, "authorize", "auth").status_code == 200
+    cut_off: list[httpx.Response | Exception] = []
+
+    def cancel() -> None:
+        try:
+            cut_off.append(_send(server.url, order_id, "cancel", "cancel"))
+        except httpx.HTTPError as error:
+            cut_off.append(error)
+
+    sender = threading.Thread(target=cancel)
+    sender.start()
+    deadline = time.monotonic() + 10
+    while len(_attempts(db, order_id)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    server.kill9()  # the void is with the provider; nobody will record its answer
+    sender.join(timeout=10)
+    assert isinstance(cut_off[0], httpx.HTTPError)
+    assert _payment(db, order_id) == ("CANCELLED", "void_pending", "released")
+
+    assert "voided 1" in _reconcile(database_url)
+
+    assert _events(db, order_id)[-2:] == ["OrderCancelled", "PaymentVoided"]
+    retried = _send(start_api().url, order_id, "cancel", "cancel")
+    assert (retried.status_code, retried.headers["Idempotent-Replayed"]) == (200, "true")
+    assert retried.json()["payment"]["state"] == "voided"  # the reconciler answered it
+    assert [a[:2] for a in _attempts(db, order_id)][1:] == [("void", "voided")]
+
+
 def test_a_cancel_racing_an_authorization_never_leaves_a_hold_on_an_unusable_order(
     db: psycopg.Connection[Any], start_api: Callable[..., ApiServer]
 ) -> None:
