@@ -1,5 +1,5 @@
 """Authorization runs as executor steps around the provider call (§3), in-process on the real
-database: the timeout, the reconciler's finish, a cancel that overtakes the provider and an
+database: the timeout, the reconciler's finish, a cancel refused while the provider decides and an
 attempt the provider never saw all leave the executor's audit rows and metrics, and the
 writes each step must keep."""
 
@@ -19,10 +19,9 @@ from prometheus_client import REGISTRY
 from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings
 from orders_cqrs.domain import commands
-from orders_cqrs.domain.errors import IllegalTransition
 from orders_cqrs.domain.values import Address, Customer
 from orders_cqrs.write.context import CommandContext, CommandOutcome
-from orders_cqrs.write.errors import PaymentTimeout
+from orders_cqrs.write.errors import PaymentInFlight, PaymentTimeout
 from orders_cqrs.write.payments.authorization import authorize_payment
 from orders_cqrs.write.payments.port import AuthorizationRequest, AuthorizationResult
 from orders_cqrs.write.payments.reconciler import reconcile
@@ -139,7 +138,7 @@ async def test_a_timeout_and_the_reconcilers_finish_are_audited_and_counted_by_t
     assert _moved(before) == {"replays": 1}
 
 
-async def test_a_cancel_during_the_provider_call_keeps_the_decision_and_frees_the_key(
+async def test_a_cancel_during_the_provider_call_is_refused_and_the_authorization_stands(
     container: Container, db: psycopg.Connection[Any]
 ) -> None:
     order_id = await _placed(container, "tok_slow")
@@ -150,20 +149,17 @@ async def test_a_cancel_during_the_provider_call_keeps_the_decision_and_frees_th
             break
         await asyncio.sleep(0.02)
     cancel = commands.CancelOrder(order_id, "changed my mind")
-    cancelled = await container.executor.execute(cancel, _ctx("cancel_order", "cancel"))
-    assert json.loads(cancelled.body)["status"] == "CANCELLED"
-    with pytest.raises(IllegalTransition):
-        await authorizing
-    assert _moved(before) == {"rejected": 1}
-    assert _audit(db, order_id) == [
-        (CLIENT, "auth-overtaken", 2, None, "rejected", "illegal-transition")
-    ]
+    with pytest.raises(PaymentInFlight):  # a cancel now would leave the coming hold behind
+        await container.canceller.cancel(cancel, _ctx("cancel_order", "cancel"))
+    authorized = await authorizing
+    assert json.loads(authorized.body)["status"] == "AUTHORIZED"  # it can be captured
+    assert _moved(before) == {"accepted": 1, "outbox": 1}
     attempts = "SELECT status FROM payment_attempts WHERE order_id = %s"
-    assert _one(db, attempts, order_id) == (("approved",),)  # the provider's answer is kept
-    receipt = "SELECT count(*) FROM idempotency_receipts WHERE key = %s"
-    assert _one(db, receipt, "auth-overtaken") == ((0,),)  # the key may be used again
+    assert _one(db, attempts, order_id) == (("approved",),)
     state = "SELECT status, version FROM orders WHERE id = %s"
-    assert _one(db, state, order_id) == (("CANCELLED", 2),)
+    assert _one(db, state, order_id) == (("AUTHORIZED", 2),)
+    audit = "SELECT outcome, problem_type FROM audit_log WHERE idempotency_key = 'cancel'"
+    assert _one(db, audit) == (("rejected", "payment-in-flight"),)
 
 
 async def test_an_attempt_the_provider_never_saw_is_abandoned_and_its_key_freed(

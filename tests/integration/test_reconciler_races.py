@@ -150,7 +150,7 @@ async def test_a_late_reconciler_answer_leaves_the_receipt_the_retry_completed_a
         # The retry records the approval and its receipt; then the order moves on.
         retried.append(await _authorize(container, order_id, "auth-late", _answering_at_once()))
         cancel = commands.CancelOrder(order_id, "changed my mind")
-        await container.executor.execute(cancel, _ctx("cancel_order", "cancel-late"))
+        await container.canceller.cancel(cancel, _ctx("cancel_order", "cancel-late"))
 
     late = {PROVIDER: AnswersAfter(client_retries_then_cancels, forgets=False)}
     report = await reconcile(container.executor, late, older_than=timedelta(0))

@@ -1,10 +1,12 @@
-"""Cancel and decline give the reserved stock back, exactly once; cancel voids an authorization."""
+"""Cancel and decline give the reserved stock back, exactly once; cancel starts the void of an
+authorization, which the provider's confirmation completes."""
 
 from __future__ import annotations
 
 import pytest
 
 from orders_cqrs.domain.errors import IllegalTransition
+from orders_cqrs.domain.events import EventType
 from orders_cqrs.domain.values import OrderStatus, PaymentState, StockState
 from tests.helpers.builders import LATER, LINES, assert_unchanged, freeze, order_in
 
@@ -13,7 +15,7 @@ from tests.helpers.builders import LATER, LINES, assert_unchanged, freeze, order
     ("status", "payment_after"),
     [
         pytest.param(OrderStatus.PENDING_PAYMENT, PaymentState.PENDING, id="PENDING_PAYMENT"),
-        pytest.param(OrderStatus.AUTHORIZED, PaymentState.VOIDED, id="AUTHORIZED"),
+        pytest.param(OrderStatus.AUTHORIZED, PaymentState.VOID_PENDING, id="AUTHORIZED"),
     ],
 )
 def test_cancel_before_capture_releases_the_lines(
@@ -33,14 +35,23 @@ def test_cancel_before_capture_releases_the_lines(
     assert (snapshot["stock"], snapshot["payment"]["state"]) == ("released", payment_after.value)
 
 
-def test_an_authorized_then_cancelled_order_voids_its_payment() -> None:
+def test_an_authorized_then_cancelled_order_is_voided_once_the_provider_confirms() -> None:
     order = order_in(OrderStatus.AUTHORIZED)
     assert order.snapshot()["payment"]["state"] == "authorized"
 
     order.cancel(reason="fraud suspicion", now=LATER)
+    assert order.payment.state is PaymentState.VOID_PENDING  # the hold is still on the card
+    order.void(void_ref="void-1", released=True, now=LATER)
 
     assert order.payment.state is PaymentState.VOIDED
     assert order.payment.captured == 0
+    assert (order.status, order.version) == (OrderStatus.CANCELLED, 4)
+    assert order.events[-1].type is EventType.PAYMENT_VOIDED
+    assert order.events[-1].facts == {"amount": order.total, "void_ref": "void-1", "released": True}
+    before = freeze(order)
+    with pytest.raises(IllegalTransition):  # nothing is pending any more
+        order.void(void_ref="void-1", released=True, now=LATER)
+    assert_unchanged(order, before)
 
 
 def test_decline_releases_the_lines() -> None:

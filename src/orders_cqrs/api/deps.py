@@ -14,6 +14,7 @@ from orders_cqrs.readmodels.search.reader import SupportSearch
 from orders_cqrs.readmodels.summary.reader import SummaryReader
 from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.payments.authorization import PaymentAuthorizer
+from orders_cqrs.write.payments.voiding import OrderCanceller
 
 # Every dependency below is async: FastAPI runs a sync dependency in a worker thread, a
 # thread hop per request for what is an attribute read.
@@ -32,6 +33,11 @@ async def get_executor(request: Request) -> Executor:
 async def get_authorizer(request: Request) -> PaymentAuthorizer:
     """Payment authorization around the provider call."""
     return container_of(request).authorizer
+
+
+async def get_canceller(request: Request) -> OrderCanceller:
+    """Cancel, voiding the order's hold with the provider."""
+    return container_of(request).canceller
 
 
 async def get_summary(request: Request) -> SummaryReader:
@@ -61,6 +67,7 @@ async def get_admin(request: Request) -> ProjectionAdmin:
 
 ExecutorDep = Annotated[Executor, Depends(get_executor)]
 AuthorizerDep = Annotated[PaymentAuthorizer, Depends(get_authorizer)]
+CancellerDep = Annotated[OrderCanceller, Depends(get_canceller)]
 SummaryDep = Annotated[SummaryReader, Depends(get_summary)]
 LookupsDep = Annotated[WriteModelLookups, Depends(get_lookups)]
 SupportSearchDep = Annotated[SupportSearch, Depends(get_support_search)]

@@ -61,6 +61,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "idempotency-mismatch": (422, "Idempotency-Key reused with a different request"),
     "idempotency-in-flight": (409, "A request with this Idempotency-Key is in progress"),
     "payment-timeout": (504, "The payment provider did not answer in time"),
+    "payment-in-flight": (409, "A payment authorization of this order is under way"),
     "store-busy": (503, "The service is busy; retry shortly"),
     "unavailable": (503, "A backing store is unavailable; retry shortly"),
     "projection-lagging": (503, "The read model has not caught up with that version yet"),

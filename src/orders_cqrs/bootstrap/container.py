@@ -46,6 +46,7 @@ from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.payments.authorization import PaymentAuthorizer, PaymentSettings
 from orders_cqrs.write.payments.port import PaymentGateway
 from orders_cqrs.write.payments.sandbox import sandbox_gateways
+from orders_cqrs.write.payments.voiding import OrderCanceller
 from orders_cqrs.write.unit_of_work import UnitOfWork, WritePool
 
 # Every read model the stream feeds, whether or not this process runs it: their consumer groups
@@ -115,6 +116,11 @@ class Container:
     def authorizer(self) -> PaymentAuthorizer:
         """Payment authorization: executor steps around the provider call."""
         return PaymentAuthorizer(self.executor, self.gateways, self.payment)
+
+    @cached_property
+    def canceller(self) -> OrderCanceller:
+        """Cancel: executor steps around the provider's void of a hold."""
+        return OrderCanceller(self.executor, self.gateways, self.payment)
 
     @cached_property
     def dead_letters(self) -> DeadLetterRepository:

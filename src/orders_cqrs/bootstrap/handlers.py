@@ -23,9 +23,13 @@ from orders_cqrs.write.handlers.authorize import (
     record_payment_attempt,
     record_payment_timeout,
 )
+from orders_cqrs.write.handlers.cancel import (
+    record_cancellation,
+    record_void,
+    record_void_timeout,
+)
 from orders_cqrs.write.handlers.inventory import put_product
 from orders_cqrs.write.handlers.lifecycle import (
-    cancel_order,
     capture_payment,
     deliver_order,
     ship_order,
@@ -60,7 +64,6 @@ def build_handlers(settings: Settings, providers: frozenset[str]) -> Handlers:
         commands.PutProduct: put_product,
         commands.PlaceOrder: partial(place_order, policy=placement),
         commands.CapturePayment: capture_payment,
-        commands.CancelOrder: cancel_order,
         commands.ShipOrder: ship_order,
         commands.DeliverOrder: deliver_order,
         commands.IssueRefund: partial(
@@ -71,6 +74,9 @@ def build_handlers(settings: Settings, providers: frozenset[str]) -> Handlers:
         steps.RecordAuthorization: record_authorization,
         steps.RecordPaymentTimeout: record_payment_timeout,
         steps.AbandonPaymentAttempt: abandon_payment_attempt,
+        steps.RecordCancellation: record_cancellation,
+        steps.RecordVoid: record_void,
+        steps.RecordVoidTimeout: record_void_timeout,
         admin_requests.OpenAdminRequest: open_admin_request,
         admin_requests.CloseAdminRequest: close_admin_request,
         admin_requests.ReleaseAdminRequest: release_admin_request,

@@ -20,7 +20,7 @@ from orders_cqrs.domain.events import OrderEvent
 # transaction's start, ``now()``, would count the command's own work as replication lag).
 # The audit row carries the same instant.
 # The relay publishes the rows once this transaction has committed.
-_RECORD = """
+_EVENTS_AND_AUDIT = """
 WITH clock AS (SELECT clock_timestamp() AS at), events AS (
   INSERT INTO outbox (event_id, aggregate_id, aggregate_version, event_type, schema_version,
                       headers, payload, occurred_at)
@@ -34,12 +34,19 @@ WITH clock AS (SELECT clock_timestamp() AS at), events AS (
   SELECT %(actor)s, %(command)s, %(command_id)s, %(key)s, %(order_id)s, %(version_before)s,
          %(version_after)s, 'accepted', clock.at
     FROM clock
-)
+)"""
+_RECORD = (
+    _EVENTS_AND_AUDIT
+    + """
 UPDATE idempotency_receipts
    SET state = 'completed', response_status = %(status)s, response_body = %(body)s,
        response_headers = %(response_headers)s::jsonb, order_id = %(order_id)s, locked_until = NULL
  WHERE client_id = %(client_id)s AND key = %(key)s
 """
+)
+# A request that goes on after a provider call (a cancel that voids a hold) appends its first
+# event before the call and completes its receipt only at the end.
+_APPEND = _EVENTS_AND_AUDIT + "\nSELECT 1\n"
 
 
 class CommandRecordRepository:
@@ -64,33 +71,50 @@ class CommandRecordRepository:
 
         The audit row and the receipt share the request's ``key``.
         """
-        self._session.later(
-            _RECORD,
-            {
-                "events": json_text(
-                    [
-                        {
-                            "event_id": event.event_id,
-                            "aggregate_id": event.aggregate_id,
-                            "aggregate_version": event.aggregate_version,
-                            "event_type": event.type.value,
-                            "schema_version": event.schema_version,
-                            "payload": event.to_payload(),
-                        }
-                        for event in events
-                    ]
-                ),
-                "headers": json_text(event_headers),
-                "actor": audit.actor,
-                "command": audit.command,
-                "command_id": audit.command_id,
-                "key": key,
-                "order_id": audit.order_id,
-                "version_before": audit.version_before,
-                "version_after": audit.version_after,
-                "status": status,
-                "body": body,
-                "response_headers": json_text(response_headers),
-                "client_id": client_id,
-            },
+        params = _events_and_audit(events, event_headers, audit, key)
+        params.update(
+            status=status,
+            body=body,
+            response_headers=json_text(response_headers),
+            client_id=client_id,
         )
+        self._session.later(_RECORD, params)
+
+    async def append(
+        self,
+        *,
+        events: Sequence[OrderEvent],
+        event_headers: dict[str, Any],
+        audit: AuditEntry,
+        key: str,
+    ) -> None:
+        """Append the events and the audit row of a request whose receipt stays in progress."""
+        self._session.later(_APPEND, _events_and_audit(events, event_headers, audit, key))
+
+
+def _events_and_audit(
+    events: Sequence[OrderEvent], event_headers: dict[str, Any], audit: AuditEntry, key: str
+) -> dict[str, Any]:
+    return {
+        "events": json_text(
+            [
+                {
+                    "event_id": event.event_id,
+                    "aggregate_id": event.aggregate_id,
+                    "aggregate_version": event.aggregate_version,
+                    "event_type": event.type.value,
+                    "schema_version": event.schema_version,
+                    "payload": event.to_payload(),
+                }
+                for event in events
+            ]
+        ),
+        "headers": json_text(event_headers),
+        "actor": audit.actor,
+        "command": audit.command,
+        "command_id": audit.command_id,
+        "key": key,
+        "order_id": audit.order_id,
+        "version_before": audit.version_before,
+        "version_after": audit.version_after,
+    }

@@ -21,9 +21,17 @@ from orders_cqrs.domain.values import (
     StockState,
 )
 
-# One round trip for the whole aggregate. ``FOR UPDATE OF o`` serialises commands on one
-# order: the second command waits, then sees the first one's version and checks If-Match
-# against it, so two concurrent commands can never both build on the same version.
+# One round trip for the whole aggregate: the order's row lock, then the read, as two
+# statements of one message. The lock serialises commands on one order: the second command
+# waits, then sees the first one's version and checks If-Match against it, so two concurrent
+# commands can never both build on the same version. The lock is its own statement because
+# a READ COMMITTED statement that waits for a row lock re-reads only the locked row once it
+# gets it (``FOR UPDATE OF o`` in the read itself): the payment, shipment, lines, refunds
+# and notes joined to it would still be those of the statement's start, before the command
+# it waited for committed (a cancel queued behind an authorization saw the order AUTHORIZED
+# with its payment still pending, and wrote that payment back). The read, a statement of its
+# own started after the lock is held, sees everything the previous command committed.
+_LOCK_SQL = "SELECT 1 FROM orders WHERE id = %s FOR UPDATE"
 _LOAD_SQL = """
     SELECT o.*, p.provider, p.state AS payment_state, p.authorized, p.captured, p.refunded,
            p.authorization_ref, p.decline_reason,
@@ -44,7 +52,6 @@ _LOAD_SQL = """
       JOIN payments p ON p.order_id = o.id
       LEFT JOIN shipments s ON s.order_id = o.id
      WHERE o.id = %s
-       FOR UPDATE OF o
 """
 
 
@@ -160,6 +167,7 @@ class OrderRepository:
 
     async def get_for_update(self, order_id: UUID) -> Order | None:
         """The order, locked until the transaction ends; None when it does not exist."""
+        self._session.later(_LOCK_SQL, (order_id,))
         rows = await self._session.run_named(_LOAD_SQL, (order_id,))
         return _order_from_row(rows[0]) if rows else None
 

@@ -8,10 +8,14 @@ from uuid import UUID
 
 from orders_cqrs.db.session import Session
 
+AUTHORIZE = "authorize"
+VOID = "void"
+
 
 @dataclass(frozen=True, slots=True)
 class PaymentAttempt:
-    """One authorization request to a provider; ``id`` is its idempotency key there."""
+    """One request to a provider, an authorization or a void (``kind``); ``id`` is its
+    idempotency key there."""
 
     id: UUID
     order_id: UUID
@@ -22,21 +26,22 @@ class PaymentAttempt:
     receipt_client_id: str | None
     receipt_key: str | None
     created_at: datetime
+    kind: str = AUTHORIZE
 
 
 _PENDING_FOR_ORDER = """
 SELECT id, order_id, provider, amount, currency, status, receipt_client_id, receipt_key,
-  created_at FROM payment_attempts WHERE order_id = %s AND status = 'pending'
+  created_at, kind FROM payment_attempts WHERE order_id = %s AND status = 'pending' AND kind = %s
 """
 _START = """
 INSERT INTO payment_attempts (id, order_id, provider, amount, currency, status,
-                              receipt_client_id, receipt_key)
-VALUES (%s, %s, %s, %s, %s, 'pending', %s, %s)
+                              receipt_client_id, receipt_key, kind)
+VALUES (%s, %s, %s, %s, %s, 'pending', %s, %s, %s)
 """
 _HAND_OVER = "UPDATE payment_attempts SET receipt_client_id = %s, receipt_key = %s WHERE id = %s"
 _GET = """
 SELECT id, order_id, provider, amount, currency, status, receipt_client_id, receipt_key,
-  created_at FROM payment_attempts WHERE id = %s
+  created_at, kind FROM payment_attempts WHERE id = %s
 """
 _LOCK = _GET + " FOR UPDATE"
 _FINISH = """
@@ -49,6 +54,7 @@ SELECT id FROM payment_attempts WHERE status = 'pending' AND created_at < %s
  ORDER BY created_at LIMIT %s
 """
 _TOKEN = "SELECT token FROM payments WHERE order_id = %s"  # noqa: S105 - a query, not a secret
+_AUTHORIZATION_REF = "SELECT authorization_ref FROM payments WHERE order_id = %s"
 
 
 class PaymentAttemptRepository:
@@ -57,9 +63,11 @@ class PaymentAttemptRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def pending_for_order(self, order_id: UUID) -> PaymentAttempt | None:
-        """The order's unfinished attempt, if a previous call never got its answer."""
-        rows = await self._session.run(_PENDING_FOR_ORDER, (order_id,))
+    async def pending_for_order(
+        self, order_id: UUID, kind: str = AUTHORIZE
+    ) -> PaymentAttempt | None:
+        """The order's unfinished attempt of ``kind``, if a call has not got its answer yet."""
+        rows = await self._session.run(_PENDING_FOR_ORDER, (order_id, kind))
         return PaymentAttempt(*rows[0]) if rows else None
 
     async def start(self, attempt: PaymentAttempt) -> None:
@@ -74,11 +82,12 @@ class PaymentAttemptRepository:
                 attempt.currency,
                 attempt.receipt_client_id,
                 attempt.receipt_key,
+                attempt.kind,
             ),
         )
 
-    async def hand_over(self, attempt_id: UUID, *, client_id: str, key: str) -> None:
-        """A retry of the same authorization now owns the attempt's receipt."""
+    async def hand_over(self, attempt_id: UUID, *, client_id: str | None, key: str | None) -> None:
+        """A retry of the same request now owns the attempt's receipt (None: no request does)."""
         self._session.later(_HAND_OVER, (client_id, key, attempt_id))
 
     async def get(self, attempt_id: UUID) -> PaymentAttempt | None:
@@ -108,3 +117,8 @@ class PaymentAttemptRepository:
         """The payment token the customer gave at checkout."""
         rows = await self._session.run(_TOKEN, (order_id,))
         return str(rows[0][0])
+
+    async def authorization_ref_for(self, order_id: UUID) -> str:
+        """The provider's reference of the order's authorization (what a void releases)."""
+        rows = await self._session.run(_AUTHORIZATION_REF, (order_id,))
+        return str(rows[0][0] or "")

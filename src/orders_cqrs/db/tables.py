@@ -145,6 +145,8 @@ payment_attempts = Table(
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("status", String(16), nullable=False),
+    # 'authorize' or 'void' (the release of a cancelled order's hold); same steps, same key use
+    Column("kind", String(16), nullable=False, server_default=text("'authorize'")),
     Column("provider_ref", String(128)),
     Column("decline_reason", String(200)),
     Column("receipt_client_id", String(64)),

@@ -17,6 +17,7 @@ class EventType(StrEnum):
     PAYMENT_AUTHORIZED = "PaymentAuthorized"
     PAYMENT_DECLINED = "PaymentDeclined"
     PAYMENT_CAPTURED = "PaymentCaptured"
+    PAYMENT_VOIDED = "PaymentVoided"
     ORDER_CANCELLED = "OrderCancelled"
     ORDER_SHIPPED = "OrderShipped"
     ORDER_DELIVERED = "OrderDelivered"

@@ -182,16 +182,32 @@ class Order:
 
     # ----------------------------------------------------------------- lifecycle
     def cancel(self, *, reason: str, now: datetime) -> tuple[OrderLine, ...]:
-        """Cancel before capture; the reservation is released exactly once."""
+        """Cancel before capture; the reservation is released exactly once.
+
+        An authorization's hold is still on the customer's card: the payment is left
+        ``void_pending`` until the provider confirms the void (``void``).
+        """
         self._require("cancel")
         if self.payment.state is PaymentState.AUTHORIZED:
-            self.payment = replace(self.payment, state=PaymentState.VOIDED)
+            self.payment = replace(self.payment, state=PaymentState.VOID_PENDING)
         self.status = S.CANCELLED
         self.cancelled_at = now
         self.cancel_reason = reason
         released = self._release_stock()
         self._record(EventType.ORDER_CANCELLED, now, {"reason": reason})
         return released
+
+    def void(self, *, void_ref: str, released: bool, now: datetime) -> None:
+        """The provider released the cancelled order's hold (``released``: False when it held
+        nothing under that authorization any more, which ends the same way)."""
+        if self.payment.state is not PaymentState.VOID_PENDING:
+            raise IllegalTransition(f"no void is pending: the payment is {self.payment.state}")
+        self.payment = replace(self.payment, state=PaymentState.VOIDED)
+        self._record(
+            EventType.PAYMENT_VOIDED,
+            now,
+            {"amount": self.payment.authorized, "void_ref": void_ref, "released": released},
+        )
 
     def ship(self, *, carrier: str, tracking_number: str, now: datetime) -> None:
         """Hand the parcel to a carrier."""

@@ -31,6 +31,7 @@ class PaymentState(StrEnum):
     CAPTURED = "captured"
     PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
+    VOID_PENDING = "void_pending"  # cancelled with a hold the provider has not released yet
     VOIDED = "voided"
 
 

@@ -161,7 +161,7 @@ def reconcile(
     loop: bool = typer.Option(False, help="keep reconciling until SIGTERM"),
     interval: float = typer.Option(10.0, min=0.01, help="seconds between passes with --loop"),
 ) -> None:
-    """Finish payment attempts that a crash or a provider timeout left pending."""
+    """Finish payment attempts (authorizations, voids) that a crash or a timeout left pending."""
     from orders_cqrs.entrypoints.workers import run_reconciler, stop_on_signals
     from orders_cqrs.write.payments.reconciler import ReconcileReport
     from orders_cqrs.write.payments.reconciler import reconcile as run_pass
@@ -175,7 +175,7 @@ def reconcile(
     def show(report: ReconcileReport) -> None:
         typer.echo(
             f"examined {report.examined}, recorded {report.recorded},"
-            f" abandoned {report.abandoned}, refused {report.failed},"
+            f" voided {report.voided}, abandoned {report.abandoned}, refused {report.failed},"
             f" left to their requests {report.moved_on}"
         )
 
@@ -185,7 +185,15 @@ def reconcile(
                 container, stop_on_signals(), older_than=age, interval=interval, on_pass=show
             )
         else:
-            show(await run_pass(container.executor, container.gateways, older_than=age))
+            timeout = container.payment.timeout_seconds
+            show(
+                await run_pass(
+                    container.executor,
+                    container.gateways,
+                    older_than=age,
+                    void_timeout_seconds=timeout,
+                )
+            )
 
     with_container(main, commands=True)
 

@@ -75,7 +75,12 @@ async def run_reconciler(
     failures = 0
     while not stop.is_set():
         try:
-            report = await reconcile(container.executor, container.gateways, older_than=older_than)
+            report = await reconcile(
+                container.executor,
+                container.gateways,
+                older_than=older_than,
+                void_timeout_seconds=container.payment.timeout_seconds,
+            )
         except StoreError as error:
             failures += 1
             delay = max(interval, full_jitter(failures, base=0.5, cap=MAX_RECONCILE_BACKOFF))

@@ -32,7 +32,8 @@ HTTP_REQUESTS = Counter(
 )
 PAYMENT_CALLS = Counter(
     "orders_payment_provider_calls_total",
-    "Calls to payment providers, by provider and result (approved, declined, timeout).",
+    "Calls to payment providers, by provider and result"
+    " (approved, declined, timeout; voided, void_timeout).",
     ["provider", "result"],
 )
 RECONCILED = Counter(

@@ -81,9 +81,14 @@ class Refused:
 
 @dataclass(frozen=True, slots=True)
 class Continued(Generic[T]):
-    """A step's answer: commit, leave the request's receipt in progress, hand ``value`` back."""
+    """A step's answer: commit, leave the request's receipt in progress, hand ``value`` back.
+
+    ``events``: what the step already changed of the order (a cancel, before its hold is
+    voided), appended with an audit row in the step's transaction; the request's last step
+    completes the receipt."""
 
     value: T
+    events: list[OrderEvent] = field(default_factory=list)
 
 
 Answer = Accepted | Refused | Continued[Any]

@@ -21,3 +21,10 @@ class PaymentTimeout(DomainError):
     """The payment provider did not answer in time; retrying with the same key is safe."""
 
     problem_type = "payment-timeout"
+
+
+class PaymentInFlight(DomainError):
+    """An authorization of the order is under way: cancelling now could leave its hold behind,
+    so the cancel waits for its answer (retry once it is settled)."""
+
+    problem_type = "payment-in-flight"

@@ -23,6 +23,7 @@ from orders_cqrs.db.audit import AuditEntry
 from orders_cqrs.db.receipts import StoredReceipt
 from orders_cqrs.domain.commands import Command
 from orders_cqrs.domain.errors import DomainError
+from orders_cqrs.domain.events import OrderEvent
 from orders_cqrs.observability import metrics
 from orders_cqrs.write.context import (
     Accepted,
@@ -122,6 +123,8 @@ class Executor:
                 outcome = None
                 if isinstance(answer, Accepted):
                     outcome = await self._finish(uow, command, ctx, answer)
+                elif isinstance(answer, Continued) and answer.events:
+                    await self._append(uow, ctx, answer.events)
                 await uow.commit()
         except KeyHeld as held:
             return self._replay(ctx, held.receipt)
@@ -132,6 +135,7 @@ class Executor:
             await self._refuse(ctx, answer.error)
             raise answer.error
         if isinstance(answer, Continued):
+            metrics.OUTBOX_ROWS.labels(ctx.command).inc(len(answer.events))
             return answer.value
         assert outcome is not None
         metrics.COMMANDS.labels(ctx.command, "accepted").inc()
@@ -201,6 +205,24 @@ class Executor:
             response_headers=headers,
         )
         return CommandOutcome(status, body, headers)
+
+    async def _append(self, uow: UnitOfWork, ctx: CommandContext, events: list[OrderEvent]) -> None:
+        """Write a continuing step's events and audit row; its receipt stays in progress."""
+        await uow.records.append(
+            events=events,
+            event_headers=ctx.event_headers(),
+            audit=AuditEntry(
+                actor=ctx.actor,
+                command=ctx.command,
+                command_id=ctx.command_id,
+                idempotency_key=ctx.idempotency_key,
+                order_id=ctx.trail.order_id,
+                version_before=ctx.trail.version_before,
+                version_after=events[-1].aggregate_version,
+                outcome="accepted",
+            ),
+            key=ctx.idempotency_key,
+        )
 
     async def _refuse(self, ctx: CommandContext, refusal: DomainError) -> None:
         """Audit a refused command in its own transaction, and count it."""

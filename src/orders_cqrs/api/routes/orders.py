@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Response
 
 from orders_cqrs.api.auth import Checkout, CheckoutOrSupport, Ops, Support, SupportOrOps
-from orders_cqrs.api.deps import AuthorizerDep, ExecutorDep
+from orders_cqrs.api.deps import AuthorizerDep, CancellerDep, ExecutorDep
 from orders_cqrs.api.envelope import EnvelopeDep
 from orders_cqrs.api.routes.responses import command_response, problems
 from orders_cqrs.api.schemas import (
@@ -90,14 +90,16 @@ async def cancel(
     order_id: UUID,
     principal: CheckoutOrSupport,
     envelope: EnvelopeDep,
-    executor: ExecutorDep,
+    canceller: CancellerDep,
     body: Annotated[CancelIn | None, Body()] = None,
 ) -> Response:
-    """Cancel an order that is not captured yet; its reserved stock is released."""
+    """Cancel an order that is not captured yet; its reserved stock is released and an
+    authorization is voided (`payment.state`: `voided`, or `void_pending` until the provider
+    confirms). 409 `payment-in-flight` while an authorization is under way."""
     reason = body.reason if body is not None else CancelIn().reason
     ctx = envelope.context("cancel_order", principal, body)
     command = commands.CancelOrder(order_id, reason)
-    return command_response(await executor.execute(command, ctx))
+    return command_response(await canceller.cancel(command, ctx))
 
 
 @router.post("/{order_id}/ship", **ORDER_COMMAND)  # type: ignore[arg-type]

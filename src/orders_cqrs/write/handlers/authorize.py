@@ -90,7 +90,7 @@ async def record_authorization(
     answers with the order as it now stands, without a second event; the reconciler, which
     has no client waiting, writes nothing (``AttemptMovedOn``).
     """
-    order, attempt = await _lock_order_then_attempt(uow, cmd.order_id, cmd.attempt_id, ctx)
+    order, attempt = await lock_order_then_attempt(uow, cmd.order_id, cmd.attempt_id, ctx)
     if attempt.status != "pending":
         if cmd.reconciling:
             raise AttemptMovedOn(attempt.id, f"already {attempt.status}")
@@ -113,8 +113,9 @@ async def record_authorization(
             released = order.decline(reason=result.decline_reason or "declined", now=ctx.now)
             await uow.inventory.release(released)
     except IllegalTransition as refusal:
-        # The order moved on (cancelled) while the provider was deciding: keep the
-        # attempt's answer for the record, set the key free, change nothing else.
+        # The order moved on while the provider was deciding. A cancel waits for a pending
+        # attempt (``handlers/cancel.py``), so this is not expected; should it happen, keep
+        # the attempt's answer for the record, set the key free, change nothing else.
         await uow.receipts.release(client_id=ctx.client_id, key=ctx.idempotency_key)
         return Refused(refusal)
     await uow.orders.save(order)
@@ -149,7 +150,7 @@ async def abandon_payment_attempt(
     reconciler read (``ctx``), and that request not asking the provider right now (its lease
     ended). Otherwise a retry finished it, took it over or is about to: its answer stands.
     """
-    _, attempt = await _lock_order_then_attempt(uow, cmd.order_id, cmd.attempt_id, ctx)
+    _, attempt = await lock_order_then_attempt(uow, cmd.order_id, cmd.attempt_id, ctx)
     if attempt.status != "pending":
         raise AttemptMovedOn(attempt.id, f"already {attempt.status}")
     read = (ctx.client_id, ctx.idempotency_key) if cmd.release_receipt else (None, None)
@@ -167,7 +168,7 @@ async def abandon_payment_attempt(
     return Continued(None)
 
 
-async def _lock_order_then_attempt(
+async def lock_order_then_attempt(
     uow: UnitOfWork, order_id: UUID, attempt_id: UUID, ctx: CommandContext
 ) -> tuple[Order, PaymentAttempt]:
     """The attempt's order and the attempt, locked in that order (see the module's text)."""

@@ -1,8 +1,11 @@
-"""Capture, cancel, ship and deliver: each loads the order, lets it decide, writes it back."""
+"""Capture, ship and deliver: each loads the order, lets it decide, writes it back.
+
+Cancel, which may have to void a hold with the provider, is in ``handlers/cancel.py``.
+"""
 
 from __future__ import annotations
 
-from orders_cqrs.domain.commands import CancelOrder, CapturePayment, DeliverOrder, ShipOrder
+from orders_cqrs.domain.commands import CapturePayment, DeliverOrder, ShipOrder
 from orders_cqrs.domain.order import Order
 from orders_cqrs.write.context import Accepted, CommandContext
 from orders_cqrs.write.handlers.common import load_order, save_order
@@ -13,13 +16,6 @@ async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, ctx: CommandCont
     """Capture up to the authorized amount; the reserved stock becomes sold."""
     order = await load_order(uow, cmd.order_id, ctx)
     await uow.inventory.sell(order.capture(amount=cmd.amount, currency=cmd.currency, now=ctx.now))
-    return await save_order(uow, order, ctx)
-
-
-async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, ctx: CommandContext) -> Accepted:
-    """Cancel before capture; the reservation is released exactly once."""
-    order = await load_order(uow, cmd.order_id, ctx)
-    await uow.inventory.release(order.cancel(reason=cmd.reason, now=ctx.now))
     return await save_order(uow, order, ctx)
 
 

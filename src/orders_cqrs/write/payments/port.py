@@ -27,6 +27,28 @@ class AuthorizationResult:
     decline_reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class VoidRequest:
+    """Release one authorization's hold; ``idempotency_key`` (the void attempt's id) makes a
+    repeated call return the same result."""
+
+    idempotency_key: UUID
+    order_id: UUID
+    authorization_ref: str
+    amount: int
+    currency: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class VoidResult:
+    """The provider's confirmation. ``released`` is False when it held nothing under that
+    authorization (never made, expired, or voided before): the outcome is the same, no hold."""
+
+    provider_ref: str
+    released: bool = True
+
+
 class ProviderTimeout(Exception):
     """The provider did not answer in time; the outcome is unknown until retrieved."""
 
@@ -43,3 +65,12 @@ class PaymentGateway(ABC):
     @abstractmethod
     async def retrieve(self, request: AuthorizationRequest) -> AuthorizationResult | None:
         """What the provider decided for this idempotency key; None if it never saw it."""
+
+    @abstractmethod
+    async def void(self, request: VoidRequest) -> VoidResult:
+        """Release the hold; the same key always yields the same result, and voiding an
+        authorization twice, or one the provider does not know, succeeds (nothing is held)."""
+
+    @abstractmethod
+    async def retrieve_void(self, request: VoidRequest) -> VoidResult | None:
+        """The void the provider made for this idempotency key; None if it never saw it."""

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from orders_cqrs.db.payment_attempts import VOID, PaymentAttempt
 from orders_cqrs.domain.errors import DomainError
 from orders_cqrs.observability import metrics
 from orders_cqrs.write.context import CommandContext
 from orders_cqrs.write.executor import Executor
-from orders_cqrs.write.payments.port import AuthorizationRequest, PaymentGateway
+from orders_cqrs.write.payments.port import (
+    AuthorizationRequest,
+    PaymentGateway,
+    ProviderTimeout,
+    VoidRequest,
+    VoidResult,
+)
 from orders_cqrs.write.payments.steps import (
     AbandonPaymentAttempt,
     AttemptMovedOn,
     RecordAuthorization,
+    RecordVoid,
 )
 
 log = structlog.get_logger(__name__)
+
+# How long the reconciler waits for a provider's void before leaving it for the next pass.
+VOID_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +42,7 @@ class ReconcileReport:
     abandoned: int
     failed: int
     moved_on: int = 0  # finished or taken over by a client's request while the pass asked
+    voided: int = 0  # holds of cancelled orders released
 
 
 async def reconcile(
@@ -38,11 +51,14 @@ async def reconcile(
     *,
     older_than: timedelta,
     limit: int = 500,
+    void_timeout_seconds: float = VOID_TIMEOUT_SECONDS,
 ) -> ReconcileReport:
     """Ask each stale attempt's provider what it decided, and record that decision.
 
-    The decision is recorded by the API's own last step (``RecordAuthorization``), under the
-    request that started the attempt: its receipt is completed, so a retry replays it.
+    The decision is recorded by the API's own last step (``RecordAuthorization``,
+    ``RecordVoid``), under the request that started the attempt if it is still open: its
+    receipt is completed, so a retry replays it. A void whose cancel was already answered
+    (``void_pending``) is recorded under the reconciler's own key.
 
     The attempt is read without a lock (no transaction is held while the provider is asked)
     and a client may retry meanwhile; the steps that write lock the order and then the
@@ -51,25 +67,37 @@ async def reconcile(
     cutoff = datetime.now(UTC) - older_than
     async with executor.uow_factory() as uow:
         stale = await uow.attempts.stale(cutoff, limit)
-    recorded = abandoned = failed = moved_on = 0
+    recorded = abandoned = failed = moved_on = voided = 0
     for attempt_id in stale:
         async with executor.uow_factory() as uow:
             attempt = await uow.attempts.get(attempt_id)
             if attempt is None or attempt.status != "pending":
                 continue
             token = await uow.attempts.token_for(attempt.order_id)
-        request = AuthorizationRequest(
-            attempt.id, attempt.order_id, attempt.amount, attempt.currency, token
-        )
-        result = await gateways[attempt.provider].retrieve(request)
+            ref = await uow.attempts.authorization_ref_for(attempt.order_id)
         ctx = CommandContext(
-            command="authorize_payment",
+            command="cancel_order" if attempt.kind == VOID else "authorize_payment",
             actor="system:reconciler",
             client_id=attempt.receipt_client_id or "system:reconciler",
             idempotency_key=attempt.receipt_key or f"reconcile:{attempt.id}",
             fingerprint="",
         )
         try:
+            if attempt.kind == VOID:
+                void = VoidRequest(
+                    attempt.id, attempt.order_id, ref, attempt.amount, attempt.currency, token
+                )
+                if await _finish_void(executor, gateways, attempt, void, ctx, void_timeout_seconds):
+                    voided += 1
+                    metrics.RECONCILED.labels("voided").inc()
+                else:
+                    failed += 1
+                    metrics.RECONCILED.labels("void_timeout").inc()
+                continue
+            request = AuthorizationRequest(
+                attempt.id, attempt.order_id, attempt.amount, attempt.currency, token
+            )
+            result = await gateways[attempt.provider].retrieve(request)
             if result is None:
                 has_receipt = bool(attempt.receipt_client_id and attempt.receipt_key)
                 abandon = AbandonPaymentAttempt(attempt.order_id, attempt.id, has_receipt)
@@ -91,4 +119,27 @@ async def reconcile(
             continue
         recorded += 1
         metrics.RECONCILED.labels("approved" if result.approved else "declined").inc()
-    return ReconcileReport(len(stale), recorded, abandoned, failed, moved_on)
+    return ReconcileReport(len(stale), recorded, abandoned, failed, moved_on, voided)
+
+
+async def _finish_void(
+    executor: Executor,
+    gateways: dict[str, PaymentGateway],
+    attempt: PaymentAttempt,
+    request: VoidRequest,
+    ctx: CommandContext,
+    timeout_seconds: float,
+) -> bool:
+    """Ask the provider about the void; if it never saw it, void again with the same key (a
+    provider answers a repeated key with its first answer, so a hold is never voided twice).
+    False when it still does not answer: the attempt stays pending for the next pass."""
+    gateway = gateways[attempt.provider]
+    result: VoidResult | None = await gateway.retrieve_void(request)
+    if result is None:
+        try:
+            result = await asyncio.wait_for(gateway.void(request), timeout_seconds)
+        except (TimeoutError, ProviderTimeout):
+            log.warning("reconcile_void_unanswered", attempt_id=str(attempt.id))
+            return False
+    await executor.execute(RecordVoid(attempt.order_id, attempt.id, result, reconciling=True), ctx)
+    return True

@@ -4,6 +4,11 @@
 ``tok_timeout…`` never answers in time (but the provider did authorize: retrieve says so),
 anything else is declined as an invalid token. Results are a pure function of the token and
 the idempotency key, so a repeated call never authorizes twice.
+
+Voids follow the same tokens: ``tok_slow…`` voids after the delay, ``tok_timeout…`` never
+answers in time (but the void happened: ``retrieve_void`` says so). A void always succeeds:
+an authorization the sandbox would not have issued (a declined token, a foreign reference) is
+answered with ``released=False``, since nothing was held; voiding twice gives the same answer.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from orders_cqrs.write.payments.port import (
     AuthorizationRequest,
     AuthorizationResult,
     PaymentGateway,
+    VoidRequest,
+    VoidResult,
 )
 
 
@@ -46,6 +53,24 @@ class SandboxGateway(PaymentGateway):
     async def retrieve(self, request: AuthorizationRequest) -> AuthorizationResult | None:
         """The decision the sandbox made (or would make) for this key."""
         return self._decide(request)
+
+    def _void(self, request: VoidRequest) -> VoidResult:
+        ref = uuid5(NAMESPACE_URL, f"{self.name}/void/{request.idempotency_key}")
+        held = request.token.startswith(("tok_approve", "tok_slow", "tok_timeout"))
+        issued = request.authorization_ref.startswith("auth_")
+        return VoidResult(provider_ref=f"void_{ref.hex[:24]}", released=held and issued)
+
+    async def void(self, request: VoidRequest) -> VoidResult:
+        """Release the hold; slow tokens wait, timeout tokens hang past any caller's budget."""
+        if request.token.startswith("tok_timeout"):
+            await asyncio.sleep(self._hang_seconds)
+        elif request.token.startswith("tok_slow"):
+            await asyncio.sleep(self._slow_seconds)
+        return self._void(request)
+
+    async def retrieve_void(self, request: VoidRequest) -> VoidResult | None:
+        """The void the sandbox made (or would make) for this key."""
+        return self._void(request)
 
 
 def sandbox_gateways(*, slow_seconds: float) -> dict[str, PaymentGateway]:

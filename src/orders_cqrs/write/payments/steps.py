@@ -1,8 +1,9 @@
-"""The commands an authorization runs through the executor, one transaction each.
+"""The commands an authorization or a void runs through the executor, one transaction each.
 
-They are not the client's commands: the client sends ``AuthorizePayment``, and
-``authorization.py`` turns it into these steps around the provider call. All of them run
-under the client's request (its Idempotency-Key and command name, ``authorize_payment``).
+They are not the client's commands: the client sends ``AuthorizePayment`` (or
+``CancelOrder``), and ``authorization.py`` (or ``voiding.py``) turns it into these steps
+around the provider call. All of them run under the client's request (its Idempotency-Key
+and command name, ``authorize_payment`` or ``cancel_order``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from uuid import UUID
 
 from orders_cqrs.domain.commands import Command
 from orders_cqrs.write.executor import FollowUp, Step
-from orders_cqrs.write.payments.port import AuthorizationRequest, AuthorizationResult
+from orders_cqrs.write.payments.port import (
+    AuthorizationRequest,
+    AuthorizationResult,
+    VoidRequest,
+    VoidResult,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,45 @@ class AbandonPaymentAttempt(Step[None], FollowUp):
     order_id: UUID
     attempt_id: UUID
     release_receipt: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VoidCall:
+    """The void the provider is asked for, and which provider."""
+
+    provider: str
+    request: VoidRequest
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCancellation(Step[VoidCall]):
+    """Cancel the order (stock released); if it holds an authorization, record the pending
+    void and continue to the provider. Without a hold the request ends here."""
+
+    order_id: UUID
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordVoid(Command, FollowUp):
+    """The provider released the hold: the payment is voided, the request answered.
+
+    ``reconciling``: as for ``RecordAuthorization``.
+    """
+
+    order_id: UUID
+    attempt_id: UUID
+    result: VoidResult
+    reconciling: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordVoidTimeout(Command, FollowUp):
+    """The provider did not confirm the void in time: the cancel stands and is answered
+    (``void_pending``); the void attempt stays pending for the reconciler."""
+
+    order_id: UUID
+    attempt_id: UUID
 
 
 class AttemptMovedOn(Exception):
