@@ -12,16 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from orders_cqrs.config import Settings
 from orders_cqrs.db.connection import libpq_dsn
-from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession, build_session
 from orders_cqrs.readmodels.engine import EngineSettings
 from orders_cqrs.write.unit_of_work import WritePool
-
-# Every read model the stream feeds, whether or not this process runs it: their consumer groups
-# are the live ones for stream retention (with the rebuilds running now). Not the projections
-# this process's settings enable: a relay started without ClickHouse settings must still keep
-# what a separate analytics projector has not read. A group of a name not here is orphaned.
-STREAM_PROJECTIONS: frozenset[str] = frozenset({"summary", "search", ANALYTICS})
 
 
 def build_engine(settings: Settings) -> AsyncEngine:

@@ -20,7 +20,12 @@ from orders_cqrs.bootstrap.clients import (
     pg_options,
 )
 from orders_cqrs.bootstrap.handlers import build_executor
-from orders_cqrs.bootstrap.readmodels import build_dashboards, build_projections, rebuild_target
+from orders_cqrs.bootstrap.readmodels import (
+    STREAM_PROJECTIONS,
+    build_dashboards,
+    build_projections,
+    rebuild_target,
+)
 from orders_cqrs.config import ApiClient, Settings
 from orders_cqrs.db.backfills import BackfillLocks
 from orders_cqrs.db.connection import libpq_dsn
@@ -48,12 +53,6 @@ from orders_cqrs.write.payments.port import PaymentGateway
 from orders_cqrs.write.payments.sandbox import sandbox_gateways
 from orders_cqrs.write.payments.voiding import OrderCanceller
 from orders_cqrs.write.unit_of_work import UnitOfWork, WritePool
-
-# Every read model the stream feeds, whether or not this process runs it: their consumer groups
-# are the live ones for stream retention (with the rebuilds running now). Not the projections
-# this process's settings enable: a relay started without ClickHouse settings must still keep
-# what a separate analytics projector has not read. A group of a name not here is orphaned.
-STREAM_PROJECTIONS: frozenset[str] = frozenset({"summary", "search", ANALYTICS})
 
 
 class Container:

@@ -9,7 +9,6 @@ from orders_cqrs.api.routes.responses import response_shape
 from orders_cqrs.config import Settings
 from orders_cqrs.domain import commands
 from orders_cqrs.domain.risk import RiskPolicy
-from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
 from orders_cqrs.write import admin_requests
 from orders_cqrs.write.executor import Executor, Handlers
 from orders_cqrs.write.handlers.admin import (
@@ -38,12 +37,6 @@ from orders_cqrs.write.handlers.place_order import PlacementPolicy, place_order
 from orders_cqrs.write.handlers.support import add_support_note, issue_refund
 from orders_cqrs.write.payments import steps
 from orders_cqrs.write.unit_of_work import UnitOfWorkFactory
-
-# Every read model the stream feeds, whether or not this process runs it: their consumer groups
-# are the live ones for stream retention (with the rebuilds running now). Not the projections
-# this process's settings enable: a relay started without ClickHouse settings must still keep
-# what a separate analytics projector has not read. A group of a name not here is orphaned.
-STREAM_PROJECTIONS: frozenset[str] = frozenset({"summary", "search", ANALYTICS})
 
 
 def build_handlers(settings: Settings, providers: frozenset[str]) -> Handlers:
