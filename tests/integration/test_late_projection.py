@@ -20,7 +20,7 @@ import redis
 from redis.asyncio import Redis
 
 from orders_cqrs.bootstrap import open_container
-from orders_cqrs.bootstrap.clients import STREAM_PROJECTIONS
+from orders_cqrs.bootstrap.readmodels import STREAM_PROJECTIONS
 from orders_cqrs.config import Settings
 from orders_cqrs.readmodels.backfill import BACKFILL_KEY
 from orders_cqrs.readmodels.engine import ProjectionEngine
