@@ -53,7 +53,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "refund-rule": (422, "The refund breaks a refund rule"),
     "capture-rule": (422, "The capture breaks a capture rule"),
     "inventory-conflict": (409, "Stock cannot go below reserved units"),
-    "min-version-ahead": (409, "The order has not reached that version"),
+    "min-version-ahead": (409, "That version has not been written yet"),
     "rebuild-unsupported": (409, "This projection has no rebuild"),
     "rebuild-running": (409, "A rebuild of this projection is already running"),
     "history-gone": (409, "The event log no longer holds the history a rebuild needs"),
@@ -156,7 +156,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Refusal)
     async def _refused(request: Request, error: Refusal) -> JSONResponse:
         extra: dict[str, Any] = {}
-        if isinstance(error, VersionNotWritten):
+        if isinstance(error, VersionNotWritten) and error.current_version is not None:
             extra["current_version"] = error.current_version
         return problem(refusal_type(error), error.detail, instance=request.url.path, **extra)
 

@@ -38,7 +38,7 @@ class VersionNotWritten(InvalidQuery):
     of after the wait budget with a 503 that invites retries.
     """
 
-    def __init__(self, detail: str, current_version: int) -> None:
+    def __init__(self, detail: str, current_version: int | None = None) -> None:
         super().__init__(detail)
         self.current_version = current_version
 
