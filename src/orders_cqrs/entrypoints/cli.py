@@ -152,7 +152,7 @@ def reconcile(
     interval: float = typer.Option(10.0, min=0.01, help="seconds between passes with --loop"),
 ) -> None:
     """Finish payment attempts that a crash or a provider timeout left pending."""
-    from orders_cqrs.entrypoints.workers import run_reconciler, stop_on_signals
+    from orders_cqrs.entrypoints.workers import run_reconciler, serve_metrics, stop_on_signals
     from orders_cqrs.write.payments.reconciler import ReconcileReport
     from orders_cqrs.write.payments.reconciler import reconcile as run_pass
 
@@ -168,6 +168,9 @@ def reconcile(
             f" abandoned {report.abandoned}, refused {report.failed},"
             f" left to their requests {report.moved_on}"
         )
+
+    if loop:
+        serve_metrics(settings.metrics_host, settings.reconciler_metrics_port)
 
     async def main(container: Container) -> None:
         if loop:

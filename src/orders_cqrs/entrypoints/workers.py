@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -99,6 +100,8 @@ async def run_reconciler(
             await pause(stop, delay)
             continue
         failures = 0
+        metrics.RECONCILER_STALE_ATTEMPTS.set(report.examined)
+        metrics.RECONCILER_LAST_PASS_TIMESTAMP.set(time.time())
         on_pass(report)
         await pause(stop, interval)
 

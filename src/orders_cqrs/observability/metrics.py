@@ -163,3 +163,15 @@ PROJECTION_FRESHNESS_SECONDS = Histogram(
     ["projection"],
     buckets=FRESHNESS_BUCKETS,
 )
+
+# ================================================================ operability: reconciler
+RECONCILER_STALE_ATTEMPTS = Gauge(
+    "orders_reconciler_stale_attempts",
+    "Payment attempts still pending past ORDERS_RECONCILE_AFTER_SECONDS at the last pass.",
+    multiprocess_mode="max",
+)
+RECONCILER_LAST_PASS_TIMESTAMP = Gauge(
+    "orders_reconciler_last_pass_timestamp_seconds",
+    "When the reconciler last finished a pass (Unix time).",
+    multiprocess_mode="max",
+)
