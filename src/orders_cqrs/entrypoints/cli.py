@@ -18,6 +18,7 @@ from orders_cqrs.entrypoints.operations import (
     register_operations,
     with_container,
 )
+from orders_cqrs.observability.discovery import register_target
 from orders_cqrs.observability.logging import configure_logging
 
 app = typer.Typer(
@@ -67,6 +68,7 @@ def api(
         count = 1
     if count > 1:
         prepare_metrics_dir()  # before the workers start: they inherit the environment
+    register_target(settings.prometheus_sd_dir, "orders-api", settings.host, settings.port)
     _serve("orders_cqrs.entrypoints.app:create_app", workers=count)
 
 
@@ -109,6 +111,8 @@ def dev() -> None:
         f"serving on http://{settings.host}:{settings.port} with the relay and projectors"
         " in-process  (Ctrl-C stops)"
     )
+    if register_target(settings.prometheus_sd_dir, "orders-dev", settings.host, settings.port):
+        typer.echo(f"registered with Prometheus through {settings.prometheus_sd_dir}")
     _serve("orders_cqrs.entrypoints.app:create_dev_app")
 
 
@@ -120,6 +124,12 @@ def relay() -> None:
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
     serve_metrics(settings.metrics_host, settings.relay_metrics_port)
+    register_target(
+        settings.prometheus_sd_dir,
+        "orders-relay",
+        settings.metrics_host,
+        settings.relay_metrics_port,
+    )
 
     async def main() -> None:
         async with open_container(settings) as container:
@@ -137,6 +147,13 @@ def project(name: str = typer.Argument(..., help="summary | search | analytics")
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
     serve_metrics(settings.metrics_host, settings.projection_metrics_port)
+    register_target(
+        settings.prometheus_sd_dir,
+        "orders-projector",
+        settings.metrics_host,
+        settings.projection_metrics_port,
+        projection=name,
+    )
 
     async def main() -> None:
         async with open_container(settings) as container:
@@ -171,6 +188,12 @@ def reconcile(
 
     if loop:
         serve_metrics(settings.metrics_host, settings.reconciler_metrics_port)
+        register_target(
+            settings.prometheus_sd_dir,
+            "orders-reconciler",
+            settings.metrics_host,
+            settings.reconciler_metrics_port,
+        )
 
     async def main(container: Container) -> None:
         if loop:
