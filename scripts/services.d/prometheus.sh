@@ -89,7 +89,9 @@ prom_stop() {
             sleep 0.5
             waited=$((waited + 1))
         done
-        prom_pid_alive && kill -9 "$(<"$PROM_PID")" 2>/dev/null || true
+        if prom_pid_alive; then
+            kill -9 "$(<"$PROM_PID")" 2>/dev/null || true
+        fi
     fi
     if prom_running; then
         die "prometheus on 127.0.0.1:$PROM_PORT still answers (not started by this script?)"
