@@ -85,3 +85,21 @@ def test_each_freshness_threshold_is_a_bucket_of_the_histogram() -> None:
     assert {t["labels"]["projection"] for t in targets} == {"summary", "search", "analytics"}
     for target in targets:
         assert float(target["labels"]["le"]) in FRESHNESS_BUCKETS, target
+
+
+def test_compose_prometheus_config_is_valid_and_scrapes_every_long_running_process() -> None:
+    config = PROMETHEUS / "prometheus.compose.yml"
+    checked = promtool("check", "config", config)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    scraped = {
+        target.split(":")[0]
+        for static in yaml.safe_load(config.read_text())["scrape_configs"][0]["static_configs"]
+        for target in static["targets"]
+    }
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    processes = {
+        name
+        for name, service in services.items()
+        if service.get("command", [""])[0] == "orders-cqrs" and service["command"][1] != "migrate"
+    }
+    assert processes == scraped
