@@ -12,6 +12,8 @@ PG_ADMIN_URL := postgresql://orders:orders@127.0.0.1:$(ORDERS_PG_PORT)/postgres
 TEST_DB ?= orders_test
 TEST_DATABASE_URL := postgresql+psycopg://orders:orders@127.0.0.1:$(ORDERS_PG_PORT)/$(TEST_DB)
 PYTEST_ARGS ?=
+# The local Prometheus of scripts/services discovers `make dev` through a file here.
+PROMETHEUS_SD_DIR ?= $${ORDERS_SERVICES_DIR:-/var/lib/orders-cqrs}/prometheus/targets
 BENCH_ARGS ?=
 
 LINT_PATHS := src tests alembic
@@ -30,7 +32,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-services: ## install (if missing) and start local PostgreSQL, Redis and OpenSearch
+services: ## install (if missing) and start local PostgreSQL, Redis, OpenSearch and Prometheus
 	scripts/services start
 
 browser: ## install Debian's Chromium for the browser tests (never a downloaded browser)
@@ -54,9 +56,9 @@ test: venv services browser test-db lint ## lint, then the test suite against or
 migrate: venv ## upgrade the database named by ORDERS_DATABASE_URL (default: orders)
 	$(BIN)/orders-cqrs migrate
 
-dev: venv services ## migrate, seed demo products and serve the API locally
+dev: venv services ## migrate, seed demo products and serve the API locally (Prometheus scrapes it)
 	$(BIN)/orders-cqrs migrate
-	$(BIN)/orders-cqrs dev
+	ORDERS_PROMETHEUS_SD_DIR="$${ORDERS_PROMETHEUS_SD_DIR-$(PROMETHEUS_SD_DIR)}" $(BIN)/orders-cqrs dev
 
 # The bench's own database, Redis DB and stream; it drops them at the end (BENCH_ARGS=--keep
 # keeps them). BENCH_ARGS=--short is the quick check; --compare old.json prints deltas.

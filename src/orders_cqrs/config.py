@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     projection_max_attempts: int = Field(default=5, ge=1)
     projection_retry_base_seconds: float = Field(default=0.2, ge=0)
     projection_metrics_port: int = Field(default=9102, ge=0, le=65535)
+    reconciler_metrics_port: int = Field(default=9103, ge=0, le=65535)  # reconcile --loop
+    # Where to register with Prometheus' file-based discovery ("": don't; `make dev` sets it).
+    prometheus_sd_dir: str = ""
     # ClickHouse wants few large inserts: the analytics projector reads bigger batches.
     analytics_batch_size: int = Field(default=1000, ge=1, le=10_000)
 

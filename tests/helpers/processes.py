@@ -97,6 +97,7 @@ def worker_env(database_url: str, settings: dict[str, str]) -> dict[str, str]:
         "ORDERS_API_WORKERS": "1",
         "ORDERS_RELAY_METRICS_PORT": "0",
         "ORDERS_PROJECTION_METRICS_PORT": "0",
+        "ORDERS_RECONCILER_METRICS_PORT": "0",
     }
     env.update({f"ORDERS_{k.upper()}": str(v) for k, v in settings.items()})
     return env

@@ -32,9 +32,14 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in (service.get("environment") or {}).items()}
 
 
-def test_only_the_api_publishes_a_port_to_the_host() -> None:
-    published = {name for name, service in services().items() if service.get("ports")}
-    assert published == {"api"}
+def test_no_store_publishes_a_port_and_what_is_published_binds_loopback() -> None:
+    published = {
+        name: service["ports"] for name, service in services().items() if service.get("ports")
+    }
+    assert set(published) == {"api", "prometheus"}, published  # people's pages, never a store
+    for name, ports in published.items():
+        for port in ports:
+            assert "127.0.0.1:" in str(port), f"{name} publishes {port} beyond this host"
 
 
 def test_no_password_is_written_in_the_compose_file() -> None:

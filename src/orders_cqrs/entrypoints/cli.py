@@ -18,6 +18,7 @@ from orders_cqrs.entrypoints.operations import (
     register_operations,
     with_container,
 )
+from orders_cqrs.observability.discovery import register_target
 from orders_cqrs.observability.logging import configure_logging
 
 app = typer.Typer(
@@ -67,6 +68,7 @@ def api(
         count = 1
     if count > 1:
         prepare_metrics_dir()  # before the workers start: they inherit the environment
+    register_target(settings.prometheus_sd_dir, "orders-api", settings.host, settings.port)
     _serve("orders_cqrs.entrypoints.app:create_app", workers=count)
 
 
@@ -119,6 +121,8 @@ def dev() -> None:
         f"serving on http://{settings.host}:{settings.port} with the relay and projectors"
         " in-process  (Ctrl-C stops)"
     )
+    if register_target(settings.prometheus_sd_dir, "orders-dev", settings.host, settings.port):
+        typer.echo(f"registered with Prometheus through {settings.prometheus_sd_dir}")
     _serve("orders_cqrs.entrypoints.app:create_dev_app")
 
 
@@ -130,6 +134,12 @@ def relay() -> None:
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
     serve_metrics(settings.metrics_host, settings.relay_metrics_port)
+    register_target(
+        settings.prometheus_sd_dir,
+        "orders-relay",
+        settings.metrics_host,
+        settings.relay_metrics_port,
+    )
 
     async def main() -> None:
         async with open_container(settings) as container:
@@ -147,6 +157,13 @@ def project(name: str = typer.Argument(..., help="summary | search | analytics")
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
     serve_metrics(settings.metrics_host, settings.projection_metrics_port)
+    register_target(
+        settings.prometheus_sd_dir,
+        "orders-projector",
+        settings.metrics_host,
+        settings.projection_metrics_port,
+        projection=name,
+    )
 
     async def main() -> None:
         async with open_container(settings) as container:
@@ -162,7 +179,7 @@ def reconcile(
     interval: float = typer.Option(10.0, min=0.01, help="seconds between passes with --loop"),
 ) -> None:
     """Finish payment attempts (authorizations, voids) that a crash or a timeout left pending."""
-    from orders_cqrs.entrypoints.workers import run_reconciler, stop_on_signals
+    from orders_cqrs.entrypoints.workers import run_reconciler, serve_metrics, stop_on_signals
     from orders_cqrs.write.payments.reconciler import ReconcileReport
     from orders_cqrs.write.payments.reconciler import reconcile as run_pass
 
@@ -177,6 +194,15 @@ def reconcile(
             f"examined {report.examined}, recorded {report.recorded},"
             f" voided {report.voided}, abandoned {report.abandoned}, refused {report.failed},"
             f" left to their requests {report.moved_on}"
+        )
+
+    if loop:
+        serve_metrics(settings.metrics_host, settings.reconciler_metrics_port)
+        register_target(
+            settings.prometheus_sd_dir,
+            "orders-reconciler",
+            settings.metrics_host,
+            settings.reconciler_metrics_port,
         )
 
     async def main(container: Container) -> None:

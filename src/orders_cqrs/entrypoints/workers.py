@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -13,6 +14,7 @@ from opensearchpy import AsyncOpenSearch
 from prometheus_client import start_http_server
 
 from orders_cqrs.bootstrap import Container
+from orders_cqrs.bootstrap.readmodels import STREAM_PROJECTIONS
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.failures.backoff import doubling, full_jitter, pause
 from orders_cqrs.failures.stores import StoreError, StoreUnavailable
@@ -24,6 +26,7 @@ from orders_cqrs.readmodels.engine import ProjectionEngine
 from orders_cqrs.readmodels.search.index import IndexNames
 from orders_cqrs.readmodels.search.projection import ensure_index, is_unavailable
 from orders_cqrs.readmodels.status import group_lag
+from orders_cqrs.relay.lag_export import export_forever
 from orders_cqrs.write.payments.reconciler import ReconcileReport, reconcile
 
 log = structlog.get_logger(__name__)
@@ -47,12 +50,24 @@ def serve_metrics(host: str, port: int) -> None:
 
 
 async def run_relay(container: Container, stop: asyncio.Event) -> None:
-    """The relay until stopped."""
+    """The relay until stopped, exporting every projection's lag measured from the stream
+    (``relay/lag_export.py``: the series must outlive a dead projector)."""
+    settings = container.settings
     relay = container.relay()
-    log.info("relay_started", stream=container.settings.stream_name)
+    exporter = asyncio.create_task(
+        export_forever(
+            container.redis,
+            settings.stream_name,
+            sorted(STREAM_PROJECTIONS),
+            settings.stream_retention_seconds,
+            stop,
+        )
+    )
+    log.info("relay_started", stream=settings.stream_name)
     try:
         await relay.run(stop)
     finally:
+        exporter.cancel()
         await relay.close()
 
 
@@ -90,6 +105,8 @@ async def run_reconciler(
             await pause(stop, delay)
             continue
         failures = 0
+        metrics.RECONCILER_STALE_ATTEMPTS.set(report.examined)
+        metrics.RECONCILER_LAST_PASS_TIMESTAMP.set(time.time())
         on_pass(report)
         await pause(stop, interval)
 

@@ -121,3 +121,80 @@ VERIFY_COMPLETED_SECONDS = Gauge(
     "When the last verify finished (Unix time): an alert can also see verify stop running.",
     registry=VERIFY_REGISTRY,
 )
+
+# ================================================================ operability: lag from the stream
+# Measured by the relay (and the `dev` process), never by the projector it describes: a
+# projector killed with kill -9 takes its own series with it, these keep rising. Labelled by
+# the projection's consumer group; alert rules live in deploy/prometheus/rules/.
+STREAM_GROUP_LAG_EVENTS = Gauge(
+    "orders_stream_group_lag_events",
+    "Stream entries the projection's consumer group has not acknowledged (unread + pending).",
+    ["projection"],
+    multiprocess_mode="max",
+)
+STREAM_GROUP_PENDING_EVENTS = Gauge(
+    "orders_stream_group_pending_events",
+    "Entries delivered to the projection's consumers but not acknowledged (XPENDING).",
+    ["projection"],
+    multiprocess_mode="max",
+)
+STREAM_GROUP_OLDEST_UNAPPLIED_AGE_SECONDS = Gauge(
+    "orders_stream_group_oldest_unapplied_age_seconds",
+    "Age (from its stream id) of the oldest entry the projection has not acknowledged; 0 when"
+    " caught up.",
+    ["projection"],
+    multiprocess_mode="max",
+)
+STREAM_LENGTH_ENTRIES = Gauge(
+    "orders_stream_length_entries", "Entries in the event stream (XLEN).", multiprocess_mode="max"
+)
+STREAM_OLDEST_ENTRY_AGE_SECONDS = Gauge(
+    "orders_stream_oldest_entry_age_seconds",
+    "Age of the stream's first entry: above the retention, some live group holds the stream.",
+    multiprocess_mode="max",
+)
+STREAM_RETENTION_SECONDS = Gauge(
+    "orders_stream_retention_seconds",
+    "The configured stream retention (ORDERS_STREAM_RETENTION_SECONDS).",
+    multiprocess_mode="max",
+)
+STREAM_LAG_MEASURED_TIMESTAMP = Gauge(
+    "orders_stream_lag_measured_timestamp_seconds",
+    "When the stream's group lag was last measured (Unix time).",
+    multiprocess_mode="max",
+)
+
+# ================================================================ operability: projector SLIs
+PROJECTION_LAST_APPLIED_TIMESTAMP = Gauge(
+    "orders_projection_last_applied_timestamp_seconds",
+    "When the projector last acknowledged a batch of events (Unix time).",
+    ["projection"],
+    multiprocess_mode="max",
+)
+PROJECTION_LAST_POLL_TIMESTAMP = Gauge(
+    "orders_projection_last_poll_timestamp_seconds",
+    "When the projector last asked the stream for entries (Unix time): its loop is alive.",
+    ["projection"],
+    multiprocess_mode="max",
+)
+# The freshness SLOs (deploy/prometheus/rules/orders.yml) count the events under 1 s (summary),
+# 2 s (search) and 60 s (analytics): those bounds must stay buckets.
+FRESHNESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
+PROJECTION_FRESHNESS_SECONDS = Histogram(
+    "orders_projection_freshness_seconds",
+    "From the command's commit (the event's occurred_at) to the projection applying it.",
+    ["projection"],
+    buckets=FRESHNESS_BUCKETS,
+)
+
+# ================================================================ operability: reconciler
+RECONCILER_STALE_ATTEMPTS = Gauge(
+    "orders_reconciler_stale_attempts",
+    "Payment attempts still pending past ORDERS_RECONCILE_AFTER_SECONDS at the last pass.",
+    multiprocess_mode="max",
+)
+RECONCILER_LAST_PASS_TIMESTAMP = Gauge(
+    "orders_reconciler_last_pass_timestamp_seconds",
+    "When the reconciler last finished a pass (Unix time).",
+    multiprocess_mode="max",
+)

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
@@ -110,6 +111,7 @@ class ProjectionEngine:
                     if not group_ready:
                         continue  # stopping while waiting for, or during, a backfill
                 entries = await self._next_entries()
+                metrics.PROJECTION_LAST_POLL_TIMESTAMP.labels(self.group).set(time.time())
                 if entries:
                     await self.handle(entries, stop)  # its acknowledgement beats the heart
                 else:
@@ -218,6 +220,8 @@ class ProjectionEngine:
         self.status.record(pipe, events, outcomes)
         await pipe.execute()
         metrics.PROJECTION_BATCH_SECONDS.labels(self.group).observe(time.perf_counter() - started)
+        if self.group == self.projection.name:  # a rebuild's catch-up is no reader's SLI
+            _observe_freshness(self.group, events, outcomes)
 
     async def _apply_with_retries(
         self, events: list[StreamEvent], stop: asyncio.Event
@@ -308,3 +312,17 @@ async def replay_dead_letters(
     if replayed:
         await dead_letters.mark_replayed(replayed)
     return len(replayed), failing
+
+
+def _observe_freshness(group: str, events: Sequence[StreamEvent], outcomes: Sequence[str]) -> None:
+    """The freshness SLI: commit → visible, for each event this batch made visible.
+
+    Duplicates and stale events changed nothing a reader sees, so they are not counted.
+    Observed after the acknowledgement, when the batch's state is what readers get.
+    """
+    now = datetime.now(UTC)
+    histogram = metrics.PROJECTION_FRESHNESS_SECONDS.labels(group)
+    for event, outcome in zip(events, outcomes, strict=False):
+        if outcome == "applied":
+            histogram.observe(max(0.0, (now - event.occurred_at).total_seconds()))
+    metrics.PROJECTION_LAST_APPLIED_TIMESTAMP.labels(group).set(now.timestamp())
