@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -15,7 +12,7 @@ import httpx
 import psycopg
 
 from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, command, order_body, place, put_product
-from tests.helpers.processes import ApiServer
+from tests.helpers.processes import ApiServer, reconcile_now
 
 SKU = "SKU-PAY"
 PRICE = 1500
@@ -30,18 +27,6 @@ def _placed(base_url: str, *, token: str = "tok_approve", qty: int = 2) -> str:
 
 def _authorize(base_url: str, order_id: str, key: str) -> httpx.Response:
     return command(base_url, order_id, "authorize", key, CHECKOUT_KEY)
-
-
-def _reconcile(database_url: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "reconcile", "--older-than", "0"],
-        env={**os.environ, "ORDERS_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout
 
 
 def _events(db: psycopg.Connection[Any], order_id: str) -> list[str]:
@@ -155,7 +140,7 @@ def test_provider_timeout_leaves_one_pending_attempt_that_reconcile_finishes(
     assert _order(db, order_id) == ("PENDING_PAYMENT", 1)
     assert _events(db, order_id) == ["OrderPlaced"]
 
-    assert "recorded 1" in _reconcile(database_url)
+    assert "recorded 1" in reconcile_now(database_url)
 
     assert _order(db, order_id) == ("AUTHORIZED", 2)
     assert _attempts(db, order_id) == [(attempt_id, "approved")]
@@ -163,7 +148,7 @@ def test_provider_timeout_leaves_one_pending_attempt_that_reconcile_finishes(
     ref = uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-card/{attempt_id}").hex[:24]
     payment = _row(db, "SELECT authorization_ref FROM payments WHERE order_id = %s", order_id)
     assert payment == (f"auth_{ref}",)  # the provider saw the attempt id as its idempotency key
-    assert "recorded 0" in _reconcile(database_url)  # a second pass finds nothing to do
+    assert "recorded 0" in reconcile_now(database_url)  # a second pass finds nothing to do
 
 
 def test_crash_between_provider_call_and_result_is_finished_once(
@@ -191,7 +176,7 @@ def test_crash_between_provider_call_and_result_is_finished_once(
     assert _order(db, order_id) == ("PENDING_PAYMENT", 1)
     assert _statuses(db, order_id) == ["pending"]
 
-    assert "recorded 1" in _reconcile(database_url)
+    assert "recorded 1" in reconcile_now(database_url)
     assert _order(db, order_id) == ("AUTHORIZED", 2)
     assert _events(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
 
