@@ -17,6 +17,7 @@ import psycopg
 
 from tests.helpers.api import CHECKOUT_KEY, command, order_body, place, put_product
 from tests.helpers.processes import ApiServer, reconcile_now
+from tests.helpers.write_model import outbox_event_types
 
 SKU = "SKU-VOID"
 PRICE = 1200
@@ -36,11 +37,6 @@ def _attempts(db: psycopg.Connection[Any], order_id: str) -> list[tuple[Any, ...
     sql = """SELECT kind, status, id, provider_ref FROM payment_attempts
               WHERE order_id = %s ORDER BY created_at"""
     return [tuple(row) for row in db.execute(sql, (order_id,))]
-
-
-def _events(db: psycopg.Connection[Any], order_id: str) -> list[str]:
-    sql = "SELECT event_type FROM outbox WHERE aggregate_id = %s ORDER BY aggregate_version"
-    return [row[0] for row in db.execute(sql, (order_id,))]
 
 
 def _payment(db: psycopg.Connection[Any], order_id: str) -> tuple[Any, ...]:
@@ -78,7 +74,7 @@ def test_cancelling_an_authorized_order_voids_the_hold_with_the_provider(
     # The provider was asked to void, with the void attempt's id as its idempotency key.
     assert void[:2] == ("void", "voided")
     assert void[3] == _void_ref(void[2])
-    assert _events(db, order_id) == [
+    assert outbox_event_types(db, order_id) == [
         "OrderPlaced",
         "PaymentAuthorized",
         "OrderCancelled",
@@ -109,7 +105,7 @@ def test_a_void_the_provider_does_not_answer_is_finished_by_the_reconciler(
         ("authorize", "approved"),
         ("void", "pending"),
     ]
-    assert _events(db, order_id)[-1] == "OrderCancelled"
+    assert outbox_event_types(db, order_id)[-1] == "OrderCancelled"
     assert _reserved(db) == 0
 
     assert "voided 1" in reconcile_now(database_url)
@@ -117,7 +113,7 @@ def test_a_void_the_provider_does_not_answer_is_finished_by_the_reconciler(
     void = _attempts(db, order_id)[1]
     assert void[:2] == ("void", "voided")
     assert void[3] == _void_ref(void[2])  # the same key the request used
-    assert _events(db, order_id)[-2:] == ["OrderCancelled", "PaymentVoided"]
+    assert outbox_event_types(db, order_id)[-2:] == ["OrderCancelled", "PaymentVoided"]
     assert _payment(db, order_id) == ("CANCELLED", "voided", "released")
     assert "voided 0" in reconcile_now(database_url)  # nothing left to do
     replay = _send(server.url, order_id, "cancel", "cancel")
@@ -151,7 +147,7 @@ def test_a_void_cut_off_by_a_crash_is_finished_once_and_the_cancel_replays_it(
 
     assert "voided 1" in reconcile_now(database_url)
 
-    assert _events(db, order_id)[-2:] == ["OrderCancelled", "PaymentVoided"]
+    assert outbox_event_types(db, order_id)[-2:] == ["OrderCancelled", "PaymentVoided"]
     retried = _send(start_api().url, order_id, "cancel", "cancel")
     assert (retried.status_code, retried.headers["Idempotent-Replayed"]) == (200, "true")
     assert retried.json()["payment"]["state"] == "voided"  # the reconciler answered it
