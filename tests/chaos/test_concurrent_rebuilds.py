@@ -26,13 +26,11 @@ import psycopg
 import pytest
 import redis
 
-from orders_cqrs.bootstrap import open_container
-from orders_cqrs.config import Settings
 from tests.helpers.api import OPS_KEY, headers
 from tests.helpers.problems import assert_problem
 from tests.helpers.processes import ApiServer, Worker, run_cli, worker_env
-from tests.helpers.search import opensearch_client, reset_search_state, wait_for_support_index
-from tests.helpers.seeding import seed_orders
+from tests.helpers.rebuilds import rebuild_lease_held, search_pipeline_with_orders
+from tests.helpers.search import opensearch_client
 from tests.helpers.stores import ROOT, TEST_REDIS_URL
 from tests.helpers.stream_checks import assert_verified
 from tests.helpers.waiting import wait_until
@@ -81,11 +79,9 @@ def test_a_cli_rebuild_and_an_http_rebuild_half_a_second_apart_only_one_runs(
     start_worker: Callable[..., Worker],
     database_url: str,
 ) -> None:
-    reset_search_state(ALIAS)
-    api = start_api(**SEARCH)
-    start_worker("relay", **SEARCH)
-    wait_for_support_index(start_worker("project", "search", **SEARCH), alias=ALIAS)
-    seed_orders(database_url, ORDERS)
+    api, _ = search_pipeline_with_orders(
+        start_api, start_worker, database_url, alias=ALIAS, orders=ORDERS
+    )
     store = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
 
     # The CLI process needs seconds to start on a busy machine: the HTTP rebuild is asked for
@@ -127,15 +123,9 @@ def test_a_cli_rebuild_and_an_http_rebuild_half_a_second_apart_only_one_runs(
 
 async def _hold_lease(database_url: str, held: asyncio.Event, release: asyncio.Event) -> None:
     """Hold the summary's rebuild lease, as a rebuild in another process would."""
-    settings = Settings(
-        environment="test", database_url=database_url, redis_url=TEST_REDIS_URL, clickhouse_url=""
-    )
-    async with open_container(settings) as container:
-        lease = await container.rebuilds.acquire("summary", "another rebuild")
-        assert lease is not None
-        async with lease:
-            held.set()
-            await release.wait()
+    async with rebuild_lease_held(database_url, "summary", "another rebuild"):
+        held.set()
+        await release.wait()
 
 
 def test_a_cli_rebuild_refused_by_a_running_one_says_who_and_changes_nothing(

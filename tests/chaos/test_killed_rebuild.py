@@ -21,11 +21,9 @@ import psycopg
 import pytest
 import redis
 
-from orders_cqrs.bootstrap import open_container
-from orders_cqrs.config import Settings
 from tests.helpers.api import OPS_KEY, headers
 from tests.helpers.processes import ApiServer, Worker, run_cli, worker_env
-from tests.helpers.search import reset_search_state, wait_for_support_index
+from tests.helpers.rebuilds import rebuild_lease_held, search_pipeline_with_orders
 from tests.helpers.seeding import seed_orders
 from tests.helpers.stores import ROOT, TEST_REDIS_URL
 from tests.helpers.stream_checks import assert_verified
@@ -63,12 +61,10 @@ def test_a_rebuild_killed_after_its_group_exists_neither_blocks_trimming_nor_the
     start_worker: Callable[..., Worker],
     database_url: str,
 ) -> None:
-    reset_search_state(ALIAS)
-    api = start_api(**SEARCH)
     retention = {**SEARCH, "stream_retention_seconds": "0"}
-    relay = start_worker("relay", **retention)
-    wait_for_support_index(start_worker("project", "search", **SEARCH), alias=ALIAS)
-    seed_orders(database_url, ORDERS)
+    api, relay = search_pipeline_with_orders(
+        start_api, start_worker, database_url, alias=ALIAS, orders=ORDERS, relay=retention
+    )
     store = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
     wait_until(lambda: caught_up(store, "search"), 120, "the search projector's catch-up")
 
@@ -120,19 +116,16 @@ def test_a_rebuild_killed_after_its_group_exists_neither_blocks_trimming_nor_the
 
 async def _cleanup_while_a_rebuild_runs(database_url: str) -> tuple[str, list[dict[str, Any]]]:
     """Run ``orders-cqrs cleanup`` while this process holds the search rebuild's lease."""
-    settings = Settings(
-        environment="test", database_url=database_url, redis_url=TEST_REDIS_URL, clickhouse_url=""
-    )
-    async with open_container(settings) as container:
-        lease = await container.rebuilds.acquire("search", "a running rebuild")
-        assert lease is not None
-        async with lease:
-            running = "search-rebuild-orders-support-v7"
-            await lease.planned(old="orders-support-v6", new="orders-support-v7", group=running)
-            await container.redis.xgroup_create(STREAM, running, id="$", mkstream=True)
-            done = await asyncio.to_thread(run_cli, database_url, "cleanup")
-            assert done.returncode == 0, done.stdout + done.stderr
-            listed = await container.admin.groups()
+    async with rebuild_lease_held(database_url, "search", "a running rebuild") as (
+        container,
+        lease,
+    ):
+        running = "search-rebuild-orders-support-v7"
+        await lease.planned(old="orders-support-v6", new="orders-support-v7", group=running)
+        await container.redis.xgroup_create(STREAM, running, id="$", mkstream=True)
+        done = await asyncio.to_thread(run_cli, database_url, "cleanup")
+        assert done.returncode == 0, done.stdout + done.stderr
+        listed = await container.admin.groups()
     return done.stdout, listed
 
 

@@ -125,6 +125,7 @@ def command(
     )
 
 
-def authorize(base_url: str, order_id: str) -> httpx.Response:
-    """POST /v1/orders/{id}/authorize as the checkout frontend, with a fresh idempotency key."""
-    return command(base_url, order_id, "authorize", str(uuid.uuid4()), CHECKOUT_KEY)
+def authorize(base_url: str, order_id: str, key: str | None = None) -> httpx.Response:
+    """POST /v1/orders/{id}/authorize as the checkout frontend, under ``key`` (a fresh
+    idempotency key unless given: a retry must reuse its request's key)."""
+    return command(base_url, order_id, "authorize", key or str(uuid.uuid4()), CHECKOUT_KEY)

@@ -164,3 +164,20 @@ def run_verify(
     ``ORDERS_<KEY>`` settings, as the processes under test got them)."""
     chosen = [arg for name in projections for arg in ("--projection", name)]
     return run_cli(database_url, "verify", "--wait", str(wait), *chosen, **(settings or {}))
+
+
+def reconcile_now(database_url: str) -> str:
+    """One ``orders-cqrs reconcile`` pass over every pending attempt, however young; its output.
+
+    ``--older-than 0``: the tests leave an attempt pending on purpose and must not wait for it
+    to age. A failed pass fails the test (``check=True``).
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "reconcile", "--older-than", "0"],
+        env={**os.environ, "ORDERS_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout

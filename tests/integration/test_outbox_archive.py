@@ -17,32 +17,14 @@ import psycopg
 from orders_cqrs.bootstrap import open_container
 from orders_cqrs.config import Settings
 from orders_cqrs.db.event_log import POSITION
-from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY, headers, order_body, put_product
+from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, headers, order_body, put_product
 from tests.helpers.processes import ApiServer, run_cli, run_verify
 from tests.helpers.stream_checks import STREAM, stream_client
+from tests.helpers.traffic import checkouts_and_notes
 from tests.helpers.waiting import wait_for, wait_until_projected
 
 SKU = "SKU-ARCHIVE"
 ARCHIVE_NOW = {"outbox_retention_seconds": "0", "outbox_archive_batch_size": "7"}
-
-
-def _traffic(base_url: str, order_ids: list[str], stop: threading.Event) -> None:
-    """Checkouts and support notes (a second event on earlier orders) until stopped."""
-    with httpx.Client(base_url=base_url, timeout=10) as client:
-        while not stop.is_set():
-            placed = client.post(
-                "/v1/orders",
-                json=order_body(items=[(SKU, 1)]),
-                headers=headers(CHECKOUT_KEY, str(uuid.uuid4())),
-            )
-            assert placed.status_code == 201, placed.text
-            order_ids.append(placed.json()["order_id"])
-            noted = client.post(
-                f"/v1/orders/{order_ids[len(order_ids) // 2]}/notes",
-                json={"body": "traffic"},
-                headers=headers(SUPPORT_KEY, str(uuid.uuid4())),
-            )
-            assert noted.status_code == 201, noted.text
 
 
 def _unpublished(db: psycopg.Connection[Any]) -> int:
@@ -57,7 +39,7 @@ def test_archiving_under_traffic_moves_only_published_rows_in_batches_and_loses_
     api = start_pipeline(relay={"relay_batch_size": "5", "relay_publish_delay_seconds": "0.05"})
     put_product(api.url, SKU, on_hand=100_000)
     stop, order_ids = threading.Event(), list[str]()
-    traffic = threading.Thread(target=_traffic, args=(api.url, order_ids, stop))
+    traffic = threading.Thread(target=checkouts_and_notes, args=(api.url, SKU, order_ids, stop))
     traffic.start()
     try:
         outputs = []

@@ -22,11 +22,12 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.helpers.api import CHECKOUT_KEY, command, order_body, place, put_product
+from tests.helpers.api import authorize, order_body, place, put_product
 from tests.helpers.locks import row_locked, wait_for_lock_waiters
 from tests.helpers.processes import ApiServer, worker_env
 from tests.helpers.stores import ROOT, plain_dsn
 from tests.helpers.waiting import wait_until
+from tests.helpers.write_model import outbox_event_types
 
 SKU = "SKU-LOCKS"
 
@@ -35,15 +36,6 @@ def _placed(base_url: str, token: str) -> str:
     response = place(base_url, order_body(items=[(SKU, 1)], token=token))
     assert response.status_code == 201, response.text
     return str(response.json()["order_id"])
-
-
-def _authorize(base_url: str, order_id: str, key: str) -> httpx.Response:
-    return command(base_url, order_id, "authorize", key, CHECKOUT_KEY)
-
-
-def _events(db: psycopg.Connection[Any], order_id: str) -> list[str]:
-    sql = "SELECT event_type FROM outbox WHERE aggregate_id = %s ORDER BY aggregate_version"
-    return [row[0] for row in db.execute(sql, (order_id,))]
 
 
 def _attempts(db: psycopg.Connection[Any], order_id: str) -> list[str]:
@@ -65,7 +57,7 @@ def test_a_provider_answer_and_a_retry_with_another_key_queue_instead_of_deadloc
     answers: dict[str, httpx.Response] = {}
 
     def send(key: str) -> None:
-        answers[key] = _authorize(server.url, order_id, key)
+        answers[key] = authorize(server.url, order_id, key)
 
     first = threading.Thread(target=send, args=("auth-first",))
     first.start()
@@ -84,7 +76,7 @@ def test_a_provider_answer_and_a_retry_with_another_key_queue_instead_of_deadloc
         "auth-second": 409,  # it waited for the first request, then found the order authorized
     }, {key: r.text for key, r in answers.items()}
     assert answers["auth-second"].json()["type"].endswith(":illegal-transition")
-    assert _events(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
+    assert outbox_event_types(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
     assert _attempts(db, order_id) == ["approved"]
 
 
@@ -100,7 +92,7 @@ def test_a_reconciler_record_and_a_same_key_retry_queue_on_the_receipt_first(
     server = start_api(payment_timeout_seconds="0.3", **settings)
     put_product(server.url, SKU, on_hand=5)
     order_id = _placed(server.url, "tok_timeout")
-    assert _authorize(server.url, order_id, "auth-504").status_code == 504
+    assert authorize(server.url, order_id, "auth-504").status_code == 504
     answers: list[httpx.Response] = []
     order = "SELECT id FROM orders WHERE id = %s FOR UPDATE"
     with row_locked(plain_dsn(database_url), order, order_id):
@@ -113,7 +105,7 @@ def test_a_reconciler_record_and_a_same_key_retry_queue_on_the_receipt_first(
         )
         wait_for_lock_waiters(db, 1, seconds=30)  # the reconciler's record waits
         retry = threading.Thread(
-            target=lambda: answers.append(_authorize(server.url, order_id, "auth-504"))
+            target=lambda: answers.append(authorize(server.url, order_id, "auth-504"))
         )
         retry.start()
         wait_for_lock_waiters(db, 2)  # and the retry too
@@ -125,7 +117,7 @@ def test_a_reconciler_record_and_a_same_key_retry_queue_on_the_receipt_first(
     [answer] = answers
     assert (answer.status_code, answer.headers.get("Idempotent-Replayed")) == (200, "true")
     assert answer.json()["status"] == "AUTHORIZED"
-    assert _events(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
+    assert outbox_event_types(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
 
 
 def _reconcile_loop(database_url: str, log: Any) -> subprocess.Popen[bytes]:
@@ -162,7 +154,7 @@ def test_concurrent_authorize_retries_and_reconcile_passes_never_deadlock(
             ]
 
             def send(request: tuple[str, str]) -> int:
-                return _authorize(server.url, *request).status_code
+                return authorize(server.url, *request).status_code
 
             with ThreadPoolExecutor(max_workers=24) as pool:
                 codes = Counter(pool.map(send, requests))
@@ -184,5 +176,5 @@ def test_concurrent_authorize_retries_and_reconcile_passes_never_deadlock(
     assert set(codes) <= {200, 409, 504}, codes
     assert codes[200] >= len(orders) // 2, codes
     for order_id in orders:
-        assert _events(db, order_id) == ["OrderPlaced", "PaymentAuthorized"], order_id
+        assert outbox_event_types(db, order_id) == ["OrderPlaced", "PaymentAuthorized"], order_id
         assert _attempts(db, order_id) == ["approved"], order_id

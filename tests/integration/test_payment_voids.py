@@ -5,10 +5,7 @@ PostgreSQL; the sandbox provider is the only fake."""
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -19,7 +16,8 @@ import httpx
 import psycopg
 
 from tests.helpers.api import CHECKOUT_KEY, command, order_body, place, put_product
-from tests.helpers.processes import ApiServer
+from tests.helpers.processes import ApiServer, reconcile_now
+from tests.helpers.write_model import outbox_event_types
 
 SKU = "SKU-VOID"
 PRICE = 1200
@@ -35,27 +33,10 @@ def _send(base_url: str, order_id: str, verb: str, key: str) -> httpx.Response:
     return command(base_url, order_id, verb, key, CHECKOUT_KEY)
 
 
-def _reconcile(database_url: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "reconcile", "--older-than", "0"],
-        env={**os.environ, "ORDERS_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout
-
-
 def _attempts(db: psycopg.Connection[Any], order_id: str) -> list[tuple[Any, ...]]:
     sql = """SELECT kind, status, id, provider_ref FROM payment_attempts
               WHERE order_id = %s ORDER BY created_at"""
     return [tuple(row) for row in db.execute(sql, (order_id,))]
-
-
-def _events(db: psycopg.Connection[Any], order_id: str) -> list[str]:
-    sql = "SELECT event_type FROM outbox WHERE aggregate_id = %s ORDER BY aggregate_version"
-    return [row[0] for row in db.execute(sql, (order_id,))]
 
 
 def _payment(db: psycopg.Connection[Any], order_id: str) -> tuple[Any, ...]:
@@ -93,7 +74,7 @@ def test_cancelling_an_authorized_order_voids_the_hold_with_the_provider(
     # The provider was asked to void, with the void attempt's id as its idempotency key.
     assert void[:2] == ("void", "voided")
     assert void[3] == _void_ref(void[2])
-    assert _events(db, order_id) == [
+    assert outbox_event_types(db, order_id) == [
         "OrderPlaced",
         "PaymentAuthorized",
         "OrderCancelled",
@@ -113,7 +94,7 @@ def test_a_void_the_provider_does_not_answer_is_finished_by_the_reconciler(
     put_product(server.url, SKU, on_hand=5, price=PRICE)
     order_id = _placed(server.url, "tok_timeout")
     assert _send(server.url, order_id, "authorize", "auth").status_code == 504
-    assert "recorded 1" in _reconcile(database_url)  # the authorization: the order holds money
+    assert "recorded 1" in reconcile_now(database_url)  # the authorization: the order holds money
 
     cancelled = _send(server.url, order_id, "cancel", "cancel")
 
@@ -124,17 +105,17 @@ def test_a_void_the_provider_does_not_answer_is_finished_by_the_reconciler(
         ("authorize", "approved"),
         ("void", "pending"),
     ]
-    assert _events(db, order_id)[-1] == "OrderCancelled"
+    assert outbox_event_types(db, order_id)[-1] == "OrderCancelled"
     assert _reserved(db) == 0
 
-    assert "voided 1" in _reconcile(database_url)
+    assert "voided 1" in reconcile_now(database_url)
 
     void = _attempts(db, order_id)[1]
     assert void[:2] == ("void", "voided")
     assert void[3] == _void_ref(void[2])  # the same key the request used
-    assert _events(db, order_id)[-2:] == ["OrderCancelled", "PaymentVoided"]
+    assert outbox_event_types(db, order_id)[-2:] == ["OrderCancelled", "PaymentVoided"]
     assert _payment(db, order_id) == ("CANCELLED", "voided", "released")
-    assert "voided 0" in _reconcile(database_url)  # nothing left to do
+    assert "voided 0" in reconcile_now(database_url)  # nothing left to do
     replay = _send(server.url, order_id, "cancel", "cancel")
     assert replay.content == cancelled.content  # the cancel's answer, as given
 
@@ -164,9 +145,9 @@ def test_a_void_cut_off_by_a_crash_is_finished_once_and_the_cancel_replays_it(
     assert isinstance(cut_off[0], httpx.HTTPError)
     assert _payment(db, order_id) == ("CANCELLED", "void_pending", "released")
 
-    assert "voided 1" in _reconcile(database_url)
+    assert "voided 1" in reconcile_now(database_url)
 
-    assert _events(db, order_id)[-2:] == ["OrderCancelled", "PaymentVoided"]
+    assert outbox_event_types(db, order_id)[-2:] == ["OrderCancelled", "PaymentVoided"]
     retried = _send(start_api().url, order_id, "cancel", "cancel")
     assert (retried.status_code, retried.headers["Idempotent-Replayed"]) == (200, "true")
     assert retried.json()["payment"]["state"] == "voided"  # the reconciler answered it

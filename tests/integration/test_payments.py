@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -14,8 +11,16 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, command, order_body, place, put_product
-from tests.helpers.processes import ApiServer
+from tests.helpers.api import (
+    OPS_KEY,
+    authorize,
+    command,
+    order_body,
+    place,
+    put_product,
+)
+from tests.helpers.processes import ApiServer, reconcile_now
+from tests.helpers.write_model import outbox_event_types
 
 SKU = "SKU-PAY"
 PRICE = 1500
@@ -26,27 +31,6 @@ def _placed(base_url: str, *, token: str = "tok_approve", qty: int = 2) -> str:
     response = place(base_url, order_body(items=[(SKU, qty)], token=token))
     assert response.status_code == 201, response.text
     return str(response.json()["order_id"])
-
-
-def _authorize(base_url: str, order_id: str, key: str) -> httpx.Response:
-    return command(base_url, order_id, "authorize", key, CHECKOUT_KEY)
-
-
-def _reconcile(database_url: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "reconcile", "--older-than", "0"],
-        env={**os.environ, "ORDERS_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout
-
-
-def _events(db: psycopg.Connection[Any], order_id: str) -> list[str]:
-    sql = "SELECT event_type FROM outbox WHERE aggregate_id = %s ORDER BY aggregate_version"
-    return [row[0] for row in db.execute(sql, (order_id,))]
 
 
 def _attempts(db: psycopg.Connection[Any], order_id: str) -> list[tuple[uuid.UUID, str]]:
@@ -76,7 +60,7 @@ def test_approval_authorizes_the_order_with_one_attempt_and_one_event(
     api: ApiServer, db: psycopg.Connection[Any]
 ) -> None:
     order_id = _placed(api.url)
-    response = _authorize(api.url, order_id, "auth-ok")
+    response = authorize(api.url, order_id, "auth-ok")
     assert response.status_code == 200, response.text
     body = response.json()
     payment = body["payment"]
@@ -85,20 +69,20 @@ def test_approval_authorizes_the_order_with_one_attempt_and_one_event(
     assert response.headers["ETag"] == '"2"'
     assert _order(db, order_id) == ("AUTHORIZED", 2)
     assert _statuses(db, order_id) == ["approved"]
-    assert _events(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
+    assert outbox_event_types(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
     assert _stock(db) == (10, 2, 0)  # authorization keeps the reservation
 
 
 def test_decline_releases_the_reserved_stock(api: ApiServer, db: psycopg.Connection[Any]) -> None:
     order_id = _placed(api.url, token="tok_decline")
     assert _stock(db) == (10, 2, 0)
-    response = _authorize(api.url, order_id, "auth-declined")
+    response = authorize(api.url, order_id, "auth-declined")
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "PAYMENT_DECLINED"
     assert response.json()["payment"]["decline_reason"] == "card_declined"
     assert _order(db, order_id) == ("PAYMENT_DECLINED", 2)
     assert _statuses(db, order_id) == ["declined"]
-    assert _events(db, order_id) == ["OrderPlaced", "PaymentDeclined"]
+    assert outbox_event_types(db, order_id) == ["OrderPlaced", "PaymentDeclined"]
     assert _stock(db) == (10, 0, 0)
     assert _row(db, "SELECT stock_state FROM orders WHERE id = %s", order_id) == ("released",)
 
@@ -107,29 +91,29 @@ def test_authorize_replay_with_the_same_key_is_byte_identical(
     api: ApiServer, db: psycopg.Connection[Any]
 ) -> None:
     order_id = _placed(api.url)
-    first = _authorize(api.url, order_id, "auth-twice")
-    again = _authorize(api.url, order_id, "auth-twice")
+    first = authorize(api.url, order_id, "auth-twice")
+    again = authorize(api.url, order_id, "auth-twice")
     assert first.status_code == again.status_code == 200
     assert again.content == first.content
     assert again.headers["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first.headers
     assert again.headers["ETag"] == first.headers["ETag"] == '"2"'
     assert len(_attempts(db, order_id)) == 1
-    assert _events(db, order_id).count("PaymentAuthorized") == 1
+    assert outbox_event_types(db, order_id).count("PaymentAuthorized") == 1
 
 
 def test_authorize_with_a_new_key_after_authorization_is_an_illegal_transition(
     api: ApiServer, db: psycopg.Connection[Any]
 ) -> None:
     order_id = _placed(api.url)
-    assert _authorize(api.url, order_id, "auth-first").status_code == 200
-    refused = _authorize(api.url, order_id, "auth-second")
+    assert authorize(api.url, order_id, "auth-first").status_code == 200
+    refused = authorize(api.url, order_id, "auth-second")
     assert refused.status_code == 409
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["type"].endswith(":illegal-transition")
     assert _order(db, order_id) == ("AUTHORIZED", 2)
     assert len(_attempts(db, order_id)) == 1
-    assert _events(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
+    assert outbox_event_types(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
     audit = db.execute(
         "SELECT outcome, problem_type, version_before FROM audit_log WHERE idempotency_key = %s",
         ("auth-second",),
@@ -143,27 +127,27 @@ def test_provider_timeout_leaves_one_pending_attempt_that_reconcile_finishes(
     server = start_api(payment_timeout_seconds="0.5")
     order_id = _placed(server.url, token="tok_timeout")
     started = time.monotonic()
-    response = _authorize(server.url, order_id, "auth-timeout")
+    response = authorize(server.url, order_id, "auth-timeout")
     assert time.monotonic() - started < 5
     assert response.status_code == 504, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"] == "urn:orders-cqrs:problem:payment-timeout"
     [(attempt_id, _)] = _attempts(db, order_id)
     # A retry with the same key asks the provider again under the same attempt (its key there).
-    assert _authorize(server.url, order_id, "auth-timeout").status_code == 504
+    assert authorize(server.url, order_id, "auth-timeout").status_code == 504
     assert _attempts(db, order_id) == [(attempt_id, "pending")]
     assert _order(db, order_id) == ("PENDING_PAYMENT", 1)
-    assert _events(db, order_id) == ["OrderPlaced"]
+    assert outbox_event_types(db, order_id) == ["OrderPlaced"]
 
-    assert "recorded 1" in _reconcile(database_url)
+    assert "recorded 1" in reconcile_now(database_url)
 
     assert _order(db, order_id) == ("AUTHORIZED", 2)
     assert _attempts(db, order_id) == [(attempt_id, "approved")]
-    assert _events(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
+    assert outbox_event_types(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
     ref = uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-card/{attempt_id}").hex[:24]
     payment = _row(db, "SELECT authorization_ref FROM payments WHERE order_id = %s", order_id)
     assert payment == (f"auth_{ref}",)  # the provider saw the attempt id as its idempotency key
-    assert "recorded 0" in _reconcile(database_url)  # a second pass finds nothing to do
+    assert "recorded 0" in reconcile_now(database_url)  # a second pass finds nothing to do
 
 
 def test_crash_between_provider_call_and_result_is_finished_once(
@@ -175,7 +159,7 @@ def test_crash_between_provider_call_and_result_is_finished_once(
 
     def send() -> None:
         try:
-            outcome.append(_authorize(server.url, order_id, "auth-crash"))
+            outcome.append(authorize(server.url, order_id, "auth-crash"))
         except httpx.HTTPError as error:
             outcome.append(error)
 
@@ -191,18 +175,18 @@ def test_crash_between_provider_call_and_result_is_finished_once(
     assert _order(db, order_id) == ("PENDING_PAYMENT", 1)
     assert _statuses(db, order_id) == ["pending"]
 
-    assert "recorded 1" in _reconcile(database_url)
+    assert "recorded 1" in reconcile_now(database_url)
     assert _order(db, order_id) == ("AUTHORIZED", 2)
-    assert _events(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
+    assert outbox_event_types(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
 
     restarted = start_api()
-    retried = _authorize(restarted.url, order_id, "auth-crash")
+    retried = authorize(restarted.url, order_id, "auth-crash")
     assert retried.status_code == 200, retried.text
     assert retried.headers["Idempotent-Replayed"] == "true"
     assert (retried.json()["status"], retried.json()["version"]) == ("AUTHORIZED", 2)
     assert retried.headers["ETag"] == '"2"'
     assert _statuses(db, order_id) == ["approved"]
-    assert _events(db, order_id).count("PaymentAuthorized") == 1
+    assert outbox_event_types(db, order_id).count("PaymentAuthorized") == 1
 
 
 def test_concurrent_authorizations_with_different_keys_each_get_a_replayable_answer(
@@ -215,7 +199,7 @@ def test_concurrent_authorizations_with_different_keys_each_get_a_replayable_ans
     answers: dict[str, httpx.Response] = {}
 
     def send(key: str) -> None:
-        answers[key] = _authorize(server.url, order_id, key)
+        answers[key] = authorize(server.url, order_id, key)
 
     threads = [threading.Thread(target=send, args=(key,)) for key in ("auth-a", "auth-b")]
     threads[0].start()
@@ -226,10 +210,10 @@ def test_concurrent_authorizations_with_different_keys_each_get_a_replayable_ans
     for thread in threads:
         thread.join(timeout=30)
     assert {key: r.status_code for key, r in answers.items()} == {"auth-a": 200, "auth-b": 200}
-    assert _events(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
+    assert outbox_event_types(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
     assert _statuses(db, order_id) == ["approved"]
     for key, first in answers.items():
-        again = _authorize(server.url, order_id, key)
+        again = authorize(server.url, order_id, key)
         replayed = again.headers.get("Idempotent-Replayed")
         assert (key, again.status_code, replayed) == (key, 200, "true"), again.text
         assert again.content == first.content
@@ -243,7 +227,7 @@ def test_capture_turns_the_reservation_into_a_sale(
     api: ApiServer, db: psycopg.Connection[Any]
 ) -> None:
     order_id = _placed(api.url, qty=3)
-    assert _authorize(api.url, order_id, "auth-cap").status_code == 200
+    assert authorize(api.url, order_id, "auth-cap").status_code == 200
     assert _stock(db) == (10, 3, 0)
     captured = command(api.url, order_id, "capture", "cap-1", OPS_KEY)
     assert captured.status_code == 200, captured.text
@@ -251,14 +235,14 @@ def test_capture_turns_the_reservation_into_a_sale(
     assert (body["status"], body["version"], body["stock"]) == ("CAPTURED", 3, "sold")
     assert body["payment"]["captured"] == 3 * PRICE
     assert _stock(db) == (7, 0, 3)
-    assert _events(db, order_id)[-1] == "PaymentCaptured"
+    assert outbox_event_types(db, order_id)[-1] == "PaymentCaptured"
 
 
 def test_capture_above_the_authorized_amount_is_refused_and_changes_nothing(
     api: ApiServer, db: psycopg.Connection[Any]
 ) -> None:
     order_id = _placed(api.url)
-    assert _authorize(api.url, order_id, "auth-over").status_code == 200
+    assert authorize(api.url, order_id, "auth-over").status_code == 200
     too_much = {"amount": {"amount": 2 * PRICE + 1, "currency": "EUR"}}
     refused = command(api.url, order_id, "capture", "cap-over", OPS_KEY, too_much)
     assert refused.status_code == 422
@@ -266,7 +250,7 @@ def test_capture_above_the_authorized_amount_is_refused_and_changes_nothing(
     assert refused.json()["type"].endswith(":capture-rule")
     assert _order(db, order_id) == ("AUTHORIZED", 2)
     assert _stock(db) == (10, 2, 0)
-    assert _events(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
+    assert outbox_event_types(db, order_id) == ["OrderPlaced", "PaymentAuthorized"]
     payment = _row(db, "SELECT captured, state FROM payments WHERE order_id = %s", order_id)
     assert payment == (0, "authorized")
     assert _row(db, "SELECT count(*) FROM idempotency_receipts WHERE key = 'cap-over'") == (0,)

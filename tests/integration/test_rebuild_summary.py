@@ -14,38 +14,15 @@ import redis
 from tests.helpers.api import (
     CHECKOUT_KEY,
     OPS_KEY,
-    SUPPORT_KEY,
     headers,
-    order_body,
     place_one,
     put_product,
     read_order,
 )
 from tests.helpers.processes import ApiServer, run_cli, run_verify
 from tests.helpers.stores import TEST_REDIS_URL
+from tests.helpers.traffic import checkouts_and_notes
 from tests.helpers.waiting import wait_until_projected
-
-
-def _traffic(base_url: str, order_ids: list[str], stop: threading.Event) -> int:
-    """Place orders and add notes until stopped; returns how many commands succeeded."""
-    done = 0
-    with httpx.Client(base_url=base_url, timeout=10) as client:
-        while not stop.is_set():
-            placed = client.post(
-                "/v1/orders",
-                json=order_body(items=[("SKU-RB", 1)]),
-                headers=headers(CHECKOUT_KEY, str(uuid.uuid4())),
-            )
-            assert placed.status_code == 201, placed.text
-            order_ids.append(placed.json()["order_id"])
-            noted = client.post(
-                f"/v1/orders/{order_ids[len(order_ids) // 2]}/notes",
-                json={"body": "traffic"},
-                headers=headers(SUPPORT_KEY, str(uuid.uuid4())),
-            )
-            assert noted.status_code == 201, noted.text
-            done += 2
-    return done
 
 
 def _reader(base_url: str, watched: list[str], stop: threading.Event, misses: list[str]) -> int:
@@ -75,7 +52,11 @@ def test_rebuild_under_traffic_flips_namespace_with_zero_drift_and_no_empty_read
     misses: list[str] = []
     results: dict[str, int] = {}
     threads = [
-        threading.Thread(target=lambda: results.update(writes=_traffic(api.url, order_ids, stop))),
+        threading.Thread(
+            target=lambda: results.update(
+                writes=checkouts_and_notes(api.url, "SKU-RB", order_ids, stop)
+            )
+        ),
         threading.Thread(
             target=lambda: results.update(reads=_reader(api.url, watched, stop, misses))
         ),

@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 
+from orders_cqrs.db.connection import session_lock_connection
 from orders_cqrs.db.errors import as_store_error
 from orders_cqrs.failures.backoff import pause
 
@@ -52,12 +53,7 @@ class BackfillLocks:
 
     async def acquire(self, group: str, stop: asyncio.Event) -> BackfillLock | None:
         """The lock of ``group``, waiting while another process holds it; None on ``stop``."""
-        try:
-            conn = await psycopg.AsyncConnection.connect(
-                self._dsn, autocommit=True, options=self._options, connect_timeout=5
-            )
-        except psycopg.Error as error:
-            raise as_store_error(error) or error from error
+        conn = await session_lock_connection(self._dsn, self._options)
         try:
             while not stop.is_set():
                 row = await (await conn.execute(_TRY_LOCK, (LOCK_CLASS, group))).fetchone()

@@ -12,7 +12,10 @@ from __future__ import annotations
 import select
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
+
+from orders_cqrs.db.errors import as_store_error
 
 Connection = AsyncConnection[tuple[Any, ...]]
 
@@ -40,3 +43,19 @@ def server_hung_up(conn: Connection) -> bool:
     except (OSError, ValueError):
         return True
     return bool(readable)
+
+
+async def session_lock_connection(dsn: str, options: str = "") -> Connection:
+    """A connection of its own, outside every pool, to hold a session-level advisory lock on.
+
+    Such a lock lives exactly as long as its session: closing this connection (or the death of
+    the process) is how it is released, so it must never return to a pool, where the next
+    borrower would inherit the lock. Autocommit, because the session, not a transaction, holds
+    it. A failure to connect is converted to a store error at this boundary.
+    """
+    try:
+        return await psycopg.AsyncConnection.connect(
+            dsn, autocommit=True, options=options, connect_timeout=5
+        )
+    except psycopg.Error as error:
+        raise as_store_error(error) or error from error

@@ -28,6 +28,7 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from orders_cqrs.db.connection import session_lock_connection
 from orders_cqrs.db.errors import as_store_error
 
 # The first key of every rebuild lock (``pg_locks.classid``); the second is the projection's
@@ -209,12 +210,7 @@ class RebuildRegistry:
         The lease's connection is its own, never a pooled one: closing it is how the lock is
         released, whatever happened to the rebuild.
         """
-        try:
-            conn = await psycopg.AsyncConnection.connect(
-                self._dsn, autocommit=True, options=self._options, connect_timeout=5
-            )
-        except psycopg.Error as error:
-            raise as_store_error(error) or error from error
+        conn = await session_lock_connection(self._dsn, self._options)
         try:
             row = await (await conn.execute(_TRY_LOCK, (LOCK_CLASS, projection))).fetchone()
             assert row is not None

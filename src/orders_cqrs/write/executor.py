@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, Generic, TypeVar, overload
+from uuid import UUID
 
 from orders_cqrs.db.audit import AuditEntry
 from orders_cqrs.db.receipts import StoredReceipt
@@ -188,15 +189,8 @@ class Executor:
         await uow.records.write(
             events=answer.events,
             event_headers=ctx.event_headers(),
-            audit=AuditEntry(
-                actor=ctx.actor,
-                command=ctx.command,
-                command_id=ctx.command_id,
-                idempotency_key=ctx.idempotency_key,
-                order_id=answer.order_id,
-                version_before=answer.version_before,
-                version_after=answer.version_after,
-                outcome="accepted",
+            audit=_audit_row(
+                ctx, "accepted", answer.order_id, answer.version_before, answer.version_after
             ),
             client_id=ctx.client_id,
             key=ctx.idempotency_key,
@@ -211,15 +205,12 @@ class Executor:
         await uow.records.append(
             events=events,
             event_headers=ctx.event_headers(),
-            audit=AuditEntry(
-                actor=ctx.actor,
-                command=ctx.command,
-                command_id=ctx.command_id,
-                idempotency_key=ctx.idempotency_key,
-                order_id=ctx.trail.order_id,
-                version_before=ctx.trail.version_before,
-                version_after=events[-1].aggregate_version,
-                outcome="accepted",
+            audit=_audit_row(
+                ctx,
+                "accepted",
+                ctx.trail.order_id,
+                ctx.trail.version_before,
+                events[-1].aggregate_version,
             ),
             key=ctx.idempotency_key,
         )
@@ -228,15 +219,12 @@ class Executor:
         """Audit a refused command in its own transaction, and count it."""
         async with self.uow_factory() as uow:
             await uow.audit.append(
-                AuditEntry(
-                    actor=ctx.actor,
-                    command=ctx.command,
-                    command_id=ctx.command_id,
-                    idempotency_key=ctx.idempotency_key,
-                    order_id=ctx.trail.order_id,
-                    version_before=ctx.trail.version_before,
-                    version_after=None,
-                    outcome="rejected",
+                _audit_row(
+                    ctx,
+                    "rejected",
+                    ctx.trail.order_id,
+                    ctx.trail.version_before,
+                    None,
                     reason=refusal.detail[:1000],
                     problem_type=refusal.problem_type,
                 )
@@ -251,3 +239,32 @@ def _raise_unless_replayable(ctx: CommandContext, stored: StoredReceipt) -> None
         raise IdempotencyMismatch("this Idempotency-Key was already used with a different request")
     if stored.state != "completed":
         raise RequestInFlight("a request with this Idempotency-Key is still in progress")
+
+
+def _audit_row(
+    ctx: CommandContext,
+    outcome: str,
+    order_id: UUID | None,
+    version_before: int | None,
+    version_after: int | None,
+    *,
+    reason: str | None = None,
+    problem_type: str | None = None,
+) -> AuditEntry:
+    """An audit row naming ``ctx``'s request: who sent which command under which key.
+
+    Every row the executor writes (accepted, a continuing step's, refused) names the request
+    the same way, so one Idempotency-Key can be followed through all of its steps.
+    """
+    return AuditEntry(
+        actor=ctx.actor,
+        command=ctx.command,
+        command_id=ctx.command_id,
+        idempotency_key=ctx.idempotency_key,
+        order_id=order_id,
+        version_before=version_before,
+        version_after=version_after,
+        outcome=outcome,
+        reason=reason,
+        problem_type=problem_type,
+    )

@@ -91,12 +91,8 @@ async def record_authorization(
     has no client waiting, writes nothing (``AttemptMovedOn``).
     """
     order, attempt = await lock_order_then_attempt(uow, cmd.order_id, cmd.attempt_id, ctx)
-    if attempt.status != "pending":
-        if cmd.reconciling:
-            raise AttemptMovedOn(attempt.id, f"already {attempt.status}")
-        # Someone recorded this attempt first: answer with the order as it stands, and
-        # still store this request's receipt and audit row (no second event).
-        return Accepted(order.snapshot(), order.id, order.version, order.version)
+    if (answered := answer_if_finished(order, attempt, reconciling=cmd.reconciling)) is not None:
+        return answered
     result = cmd.result
     await uow.attempts.finish(
         cmd.attempt_id,
@@ -179,3 +175,24 @@ async def lock_order_then_attempt(
     attempt = await uow.attempts.lock(attempt_id)
     assert attempt is not None and attempt.order_id == order_id, f"no attempt {attempt_id}"
     return order, attempt
+
+
+def answer_if_finished(
+    order: Order, attempt: PaymentAttempt, *, reconciling: bool
+) -> Accepted | None:
+    """What a step that records the provider's answer does when someone recorded it first.
+
+    None while the attempt is still pending (the step records the answer). Otherwise a request
+    answers with the order as it stands, and still stores its receipt and audit row (no second
+    event); the reconciler, which has no client waiting, writes nothing (``AttemptMovedOn``).
+    """
+    if attempt.status == "pending":
+        return None
+    if reconciling:
+        raise AttemptMovedOn(attempt.id, f"already {attempt.status}")
+    return as_it_stands(order)
+
+
+def as_it_stands(order: Order) -> Accepted:
+    """An answer that changes nothing: the order's current snapshot, no event."""
+    return Accepted(order.snapshot(), order.id, order.version, order.version)

@@ -23,11 +23,14 @@ from orders_cqrs.domain.order import Order
 from orders_cqrs.domain.values import PaymentState
 from orders_cqrs.write.context import Accepted, CommandContext, Continued
 from orders_cqrs.write.errors import PaymentInFlight
-from orders_cqrs.write.handlers.authorize import lock_order_then_attempt
+from orders_cqrs.write.handlers.authorize import (
+    answer_if_finished,
+    as_it_stands,
+    lock_order_then_attempt,
+)
 from orders_cqrs.write.handlers.common import accepted, load_order
 from orders_cqrs.write.payments.port import VoidRequest
 from orders_cqrs.write.payments.steps import (
-    AttemptMovedOn,
     RecordCancellation,
     RecordVoid,
     RecordVoidTimeout,
@@ -84,10 +87,8 @@ async def record_void(cmd: RecordVoid, uow: UnitOfWork, ctx: CommandContext) -> 
     the request answers with the order as it stands, the reconciler writes nothing.
     """
     order, attempt = await lock_order_then_attempt(uow, cmd.order_id, cmd.attempt_id, ctx)
-    if attempt.status != "pending":
-        if cmd.reconciling:
-            raise AttemptMovedOn(attempt.id, f"already {attempt.status}")
-        return Accepted(order.snapshot(), order.id, order.version, order.version)
+    if (answered := answer_if_finished(order, attempt, reconciling=cmd.reconciling)) is not None:
+        return answered
     result = cmd.result
     await uow.attempts.finish(
         attempt.id,
@@ -109,7 +110,7 @@ async def record_void_timeout(
     order, attempt = await lock_order_then_attempt(uow, cmd.order_id, cmd.attempt_id, ctx)
     if attempt.status == "pending":
         await uow.attempts.hand_over(attempt.id, client_id=None, key=None)
-    return Accepted(order.snapshot(), order.id, order.version, order.version)
+    return as_it_stands(order)
 
 
 async def _void_call(uow: UnitOfWork, void: PaymentAttempt, order: Order | None = None) -> VoidCall:

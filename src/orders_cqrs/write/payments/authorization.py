@@ -14,13 +14,15 @@ This module is the only code that knows the order of the steps; the executor com
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from orders_cqrs.domain.commands import AuthorizePayment
 from orders_cqrs.observability import metrics
 from orders_cqrs.write.context import CommandContext, CommandOutcome
 from orders_cqrs.write.executor import Executor
-from orders_cqrs.write.payments.port import AuthorizationResult, PaymentGateway, ProviderTimeout
+from orders_cqrs.write.payments.port import PaymentGateway, ProviderTimeout
 from orders_cqrs.write.payments.steps import (
     RecordAuthorization,
     RecordPaymentAttempt,
@@ -33,6 +35,37 @@ class PaymentSettings:
     """How long a provider may take."""
 
     timeout_seconds: float
+
+
+Answer = TypeVar("Answer")
+
+
+async def within_timeout(call: Awaitable[Answer], settings: PaymentSettings) -> Answer | None:
+    """The provider's answer, or None if it gave none in time.
+
+    A provider that hangs and one that reports its own timeout are the same to a request: it
+    does not know whether the provider acted, so the step that follows records "no answer" and
+    leaves the attempt pending for a retry or the reconciler to ask again with the same key.
+    """
+    try:
+        return await asyncio.wait_for(call, settings.timeout_seconds)
+    except (TimeoutError, ProviderTimeout):
+        return None
+
+
+class ProviderCommand:
+    """A command handler bound to the process's executor, providers and timeout.
+
+    The API holds one per provider-calling command, built once in ``bootstrap/``, so the
+    routes need not know what a payment step needs.
+    """
+
+    def __init__(
+        self, executor: Executor, gateways: dict[str, PaymentGateway], settings: PaymentSettings
+    ) -> None:
+        self.executor = executor
+        self.gateways = gateways
+        self.settings = settings
 
 
 async def authorize_payment(
@@ -48,11 +81,7 @@ async def authorize_payment(
     if isinstance(call, CommandOutcome):
         return call  # the key's stored answer
     gateway = gateways[call.provider]
-    result: AuthorizationResult | None
-    try:
-        result = await asyncio.wait_for(gateway.authorize(call.request), settings.timeout_seconds)
-    except (TimeoutError, ProviderTimeout):
-        result = None
+    result = await within_timeout(gateway.authorize(call.request), settings)
     if result is None:
         metrics.PAYMENT_CALLS.labels(gateway.name, "timeout").inc()
         return await executor.execute(RecordPaymentTimeout(), ctx)  # refused: PaymentTimeout
@@ -63,15 +92,8 @@ async def authorize_payment(
     )
 
 
-class PaymentAuthorizer:
+class PaymentAuthorizer(ProviderCommand):
     """``authorize_payment`` bound to the process's executor, providers and timeout."""
-
-    def __init__(
-        self, executor: Executor, gateways: dict[str, PaymentGateway], settings: PaymentSettings
-    ) -> None:
-        self.executor = executor
-        self.gateways = gateways
-        self.settings = settings
 
     async def authorize(self, cmd: AuthorizePayment, ctx: CommandContext) -> CommandOutcome:
         """Authorize the order's total with its provider (see ``authorize_payment``)."""

@@ -17,14 +17,16 @@ This module is the only code that knows the order of the steps; the executor com
 
 from __future__ import annotations
 
-import asyncio
-
 from orders_cqrs.domain.commands import CancelOrder
 from orders_cqrs.observability import metrics
 from orders_cqrs.write.context import CommandContext, CommandOutcome
 from orders_cqrs.write.executor import Executor
-from orders_cqrs.write.payments.authorization import PaymentSettings
-from orders_cqrs.write.payments.port import PaymentGateway, ProviderTimeout, VoidResult
+from orders_cqrs.write.payments.authorization import (
+    PaymentSettings,
+    ProviderCommand,
+    within_timeout,
+)
+from orders_cqrs.write.payments.port import PaymentGateway
 from orders_cqrs.write.payments.steps import RecordCancellation, RecordVoid, RecordVoidTimeout
 
 
@@ -42,11 +44,7 @@ async def cancel_order(
         return call  # no hold to release, or the key's stored answer
     gateway = gateways[call.provider]
     request = call.request
-    result: VoidResult | None
-    try:
-        result = await asyncio.wait_for(gateway.void(request), settings.timeout_seconds)
-    except (TimeoutError, ProviderTimeout):
-        result = None
+    result = await within_timeout(gateway.void(request), settings)
     if result is None:
         metrics.PAYMENT_CALLS.labels(gateway.name, "void_timeout").inc()
         timeout = RecordVoidTimeout(request.order_id, request.idempotency_key)
@@ -57,15 +55,8 @@ async def cancel_order(
     )
 
 
-class OrderCanceller:
+class OrderCanceller(ProviderCommand):
     """``cancel_order`` bound to the process's executor, providers and timeout."""
-
-    def __init__(
-        self, executor: Executor, gateways: dict[str, PaymentGateway], settings: PaymentSettings
-    ) -> None:
-        self.executor = executor
-        self.gateways = gateways
-        self.settings = settings
 
     async def cancel(self, cmd: CancelOrder, ctx: CommandContext) -> CommandOutcome:
         """Cancel the order and void its hold (see ``cancel_order``)."""
