@@ -11,7 +11,16 @@ from fastapi.staticfiles import StaticFiles
 
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
 from orders_cqrs.api.problems import install_problem_handlers
-from orders_cqrs.api.routes import dashboards, health, inventory, orders, projections, reads, search
+from orders_cqrs.api.routes import (
+    dashboards,
+    health,
+    history,
+    inventory,
+    orders,
+    projections,
+    reads,
+    search,
+)
 from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
@@ -54,6 +63,7 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.include_router(inventory.router)
     app.include_router(orders.router)
     app.include_router(reads.router)
+    app.include_router(history.router)
     app.include_router(search.router)
     app.include_router(projections.router)
     app.include_router(health.router)
