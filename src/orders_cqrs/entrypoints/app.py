@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
+from orders_cqrs.api.operations import name_operations
 from orders_cqrs.api.problems import install_problem_handlers
 from orders_cqrs.api.routes import (
     dashboards,
@@ -28,6 +30,19 @@ from orders_cqrs.observability.logging import configure_logging
 from orders_cqrs.web.ops import router as ops_router
 from orders_cqrs.web.render import STATIC_DIR
 from orders_cqrs.web.routes import router as web_router
+
+
+def _name_operations_in_openapi(app: FastAPI) -> None:
+    """Build the OpenAPI document once, with the operation ids and summaries of our table."""
+    build = app.openapi
+
+    def named() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            name_operations(build())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = named  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None, *, with_workers: bool = False) -> FastAPI:
@@ -70,6 +85,7 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.include_router(web_router)
     app.include_router(dashboards.router)
     app.include_router(ops_router)
+    _name_operations_in_openapi(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
