@@ -76,7 +76,7 @@ def judge(response: httpx.Response, min_version: int) -> tuple[str, str | None]:
         problem: dict[str, Any] = response.json()
         ok = (
             response.headers["content-type"] == "application/problem+json"
-            and problem["type"].endswith(":projection-lagging")
+            and problem["type"].endswith("/projection-lagging")
             and problem["min_version"] == min_version
             and (problem["projected_version"] is None or problem["projected_version"] < min_version)
         )

@@ -292,6 +292,16 @@ def test_a_bad_note_is_shown_again_with_its_reason_and_a_lagging_read_catches_up
         assert again.headers["location"] == saved.headers["location"]  # a double submit: one note
         assert db.execute("SELECT count(*) FROM support_notes").fetchone() == (1,)
 
+        # The page's timeline is the write side's history: both events, who sent them, in order.
+        current = agent.get(f"/support/orders/{order_id}", params={"min_version": 2})
+        deadline = time.monotonic() + 20
+        while current.status_code == 503 and time.monotonic() < deadline:
+            current = agent.get(f"/support/orders/{order_id}", params={"min_version": 2})
+        assert current.status_code == 200, current.text
+        timeline = current.text.split('id="history"', 1)[1]
+        placed, noted = timeline.index("OrderPlaced"), timeline.index("SupportNoteAdded")
+        assert placed < noted and "add_support_note" in timeline and "support:" in timeline
+
         ahead = agent.get(f"/support/orders/{order_id}", params={"min_version": 99})
         assert ahead.status_code == 503 and "Catching up" in ahead.text
         assert "data-catching-up" in ahead.text and "called back" not in ahead.text

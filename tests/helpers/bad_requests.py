@@ -108,7 +108,7 @@ class Bad:
     method: str
     path: str  # ``{order}``: the seeded order's id; ``{missing}``: a random UUID
     status: int
-    kind: str  # the problem type after ``urn:orders-cqrs:problem:``
+    kind: str  # the problem type after ``/problems/``
     body: Any = NO_BODY  # serialized with json.dumps (lone surrogates become raw \\ud800 escapes)
     raw: bytes | None = None  # sent as is instead of ``body``
     content_type: str | None = "application/json"

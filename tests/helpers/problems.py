@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 PROBLEM_JSON = "application/problem+json"
-TYPE_PREFIX = "urn:orders-cqrs:problem:"
+TYPE_PREFIX = "/problems/"
 
 
 def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
@@ -30,5 +30,5 @@ def assert_unavailable_problem(response: httpx.Response) -> None:
     assert response.headers["content-type"] == PROBLEM_JSON
     assert "Retry-After" in response.headers
     problem = response.json()
-    assert problem["type"].endswith(":unavailable"), problem
+    assert problem["type"].endswith("/unavailable"), problem
     assert problem["status"] == 503

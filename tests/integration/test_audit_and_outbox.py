@@ -217,7 +217,7 @@ def test_a_rejected_command_leaves_an_audit_row_and_nothing_else(
     put_product(api.url, "SKU-AUD-B", on_hand=1)
     refused = _place(api.url, "k-refused", [("SKU-AUD-A", 2), ("SKU-AUD-B", 2)])
     assert refused.status_code == 409
-    assert refused.json()["type"] == "urn:orders-cqrs:problem:out-of-stock"
+    assert refused.json()["type"] == "/problems/out-of-stock"
     assert refused.json()["sku"] == "SKU-AUD-B"
 
     audit = db.execute(

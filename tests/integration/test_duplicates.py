@@ -69,7 +69,7 @@ def test_same_key_with_a_different_body_is_refused_and_changes_nothing(
     assert place(api.url, order_body(items=[("SKU-DUP", 1)]), key="mismatch").status_code == 201
     refused = place(api.url, order_body(items=[("SKU-DUP", 2)]), key="mismatch")
     assert refused.status_code == 422
-    assert refused.json()["type"].endswith(":idempotency-mismatch")
+    assert refused.json()["type"].endswith("/idempotency-mismatch")
     assert db.execute("SELECT count(*), sum(total) FROM orders").fetchone() == (1, 1000)
     assert db.execute(
         "SELECT count(*) FROM audit_log WHERE outcome = 'rejected' AND problem_type = 'idempotency-mismatch'"
@@ -90,7 +90,7 @@ def test_a_held_key_answers_before_a_refusal_of_the_new_body(
         api.url, order_body(items=[("SKU-DUP", 1)], provider="no-such-provider"), key="held-first"
     )
     assert refused.status_code == 422
-    assert refused.json()["type"].endswith(":idempotency-mismatch")
+    assert refused.json()["type"].endswith("/idempotency-mismatch")
     replayed = place(api.url, body, key="held-first")  # the only unit of stock is reserved
     assert (replayed.status_code, replayed.content) == (201, first.content)
     assert replayed.headers["Idempotent-Replayed"] == "true"

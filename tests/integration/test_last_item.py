@@ -46,7 +46,7 @@ def test_last_items_are_sold_exactly_once_under_concurrent_buyers(
     assert statuses == {201: stock, 409: buyers - stock}, statuses
     for refused in (r for r in responses if r.status_code == 409):
         assert refused.headers["content-type"] == "application/problem+json"
-        assert refused.json()["type"].endswith(":out-of-stock")
+        assert refused.json()["type"].endswith("/out-of-stock")
     on_hand, reserved = db.execute(
         "SELECT on_hand, reserved FROM products WHERE sku = 'SKU-LAST'"
     ).fetchone()  # type: ignore[misc]

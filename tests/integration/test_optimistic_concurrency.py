@@ -63,7 +63,7 @@ def test_stale_if_match_is_refused_with_412_and_changes_nothing(
     assert refused.status_code == 412
     assert refused.headers["content-type"] == "application/problem+json"
     problem = refused.json()
-    assert problem["type"] == "urn:orders-cqrs:problem:version-conflict"
+    assert problem["type"] == "/problems/version-conflict"
     assert problem["current_version"] == 2
     assert "ETag" not in refused.headers
     assert _state(db, order_id) == before
@@ -104,7 +104,7 @@ def test_malformed_if_match_is_a_422_problem_and_changes_nothing(
     response = _note(api.url, order_id, "bad-if-match", **{"If-Match": value})
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["type"] == "urn:orders-cqrs:problem:validation"
+    assert response.json()["type"] == "/problems/validation"
     assert response.json()["status"] == 422
     assert _state(db, order_id) == (2, "AUTHORIZED", 2, 0)
 

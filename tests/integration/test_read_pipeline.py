@@ -110,7 +110,7 @@ def test_min_version_the_projection_lacks_is_a_clear_503_never_older_data(
     assert behind.headers["content-type"] == "application/problem+json"
     assert behind.headers["Retry-After"] == "1"
     problem = behind.json()
-    assert problem["type"].endswith(":projection-lagging")
+    assert problem["type"].endswith("/projection-lagging")
     assert (problem["min_version"], problem["projected_version"]) == (2, 1)
 
 

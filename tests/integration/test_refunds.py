@@ -65,7 +65,7 @@ def _assert_refused(
     """422 refund-rule, nothing changed, and the refusal is in the audit log."""
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["type"] == "urn:orders-cqrs:problem:refund-rule"
+    assert response.json()["type"] == "/problems/refund-rule"
     assert _state(db, order_id) == before
     audit = db.execute(
         """

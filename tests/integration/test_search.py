@@ -323,7 +323,7 @@ def test_a_search_before_anything_is_indexed_is_empty_or_503_never_a_500(
         assert response.json()["total"] == 0 and response.json()["hits"] == []
     else:
         assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["type"].endswith(":unavailable"), response.text
+        assert response.json()["type"].endswith("/unavailable"), response.text
         assert "Retry-After" in response.headers
 
 

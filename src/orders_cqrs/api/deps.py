@@ -7,6 +7,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from orders_cqrs.bootstrap import Container
+from orders_cqrs.db.history import OrderHistory
 from orders_cqrs.db.lookups import WriteModelLookups
 from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards
@@ -50,6 +51,11 @@ async def get_lookups(request: Request) -> WriteModelLookups:
     return container_of(request).lookups
 
 
+async def get_history(request: Request) -> OrderHistory:
+    """Orders' histories from the write side."""
+    return container_of(request).history
+
+
 async def get_support_search(request: Request) -> SupportSearch:
     """The support index's search."""
     return container_of(request).support_search
@@ -70,6 +76,7 @@ AuthorizerDep = Annotated[PaymentAuthorizer, Depends(get_authorizer)]
 CancellerDep = Annotated[OrderCanceller, Depends(get_canceller)]
 SummaryDep = Annotated[SummaryReader, Depends(get_summary)]
 LookupsDep = Annotated[WriteModelLookups, Depends(get_lookups)]
+HistoryDep = Annotated[OrderHistory, Depends(get_history)]
 SupportSearchDep = Annotated[SupportSearch, Depends(get_support_search)]
 DashboardsDep = Annotated[Dashboards | None, Depends(get_dashboards)]
 AdminDep = Annotated[ProjectionAdmin, Depends(get_admin)]

@@ -32,7 +32,7 @@ from orders_cqrs.failures.stores import StoreBusy, StoreUnavailable
 from orders_cqrs.readmodels.freshness import NotYetProjected
 
 PROBLEM_JSON = "application/problem+json"
-TYPE_PREFIX = "urn:orders-cqrs:problem:"
+TYPE_PREFIX = "/problems/"
 
 log = structlog.get_logger(__name__)
 

@@ -32,6 +32,7 @@ from orders_cqrs.db.connection import libpq_dsn
 from orders_cqrs.db.console_sessions import ConsoleSessionStore
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.db.event_log import EventLog
+from orders_cqrs.db.history import OrderHistory
 from orders_cqrs.db.lookups import WriteModelLookups
 from orders_cqrs.db.outbox_archive import OutboxArchive
 from orders_cqrs.db.rebuilds import RebuildRegistry
@@ -172,6 +173,11 @@ class Container:
             options=pg_options(settings, "orders-cqrs-backfill"),
         )
         return Backfill(self.event_log, locks)
+
+    @cached_property
+    def history(self) -> OrderHistory:
+        """Orders' histories from the event log and the audit log."""
+        return OrderHistory(self.engine)
 
     @cached_property
     def lookups(self) -> WriteModelLookups:

@@ -5,20 +5,45 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
+from orders_cqrs.api.operations import name_operations
 from orders_cqrs.api.problems import install_problem_handlers
-from orders_cqrs.api.routes import dashboards, health, inventory, orders, projections, reads, search
+from orders_cqrs.api.routes import (
+    dashboards,
+    health,
+    history,
+    inventory,
+    orders,
+    projections,
+    reads,
+    search,
+)
 from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
 from orders_cqrs.observability.logging import configure_logging
 from orders_cqrs.web.ops import router as ops_router
+from orders_cqrs.web.problem_pages import router as problem_pages_router
 from orders_cqrs.web.render import STATIC_DIR
 from orders_cqrs.web.routes import router as web_router
+
+
+def _name_operations_in_openapi(app: FastAPI) -> None:
+    """Build the OpenAPI document once, with the operation ids and summaries of our table."""
+    build = app.openapi
+
+    def named() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            name_operations(build())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = named  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None, *, with_workers: bool = False) -> FastAPI:
@@ -54,12 +79,15 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.include_router(inventory.router)
     app.include_router(orders.router)
     app.include_router(reads.router)
+    app.include_router(history.router)
     app.include_router(search.router)
     app.include_router(projections.router)
     app.include_router(health.router)
     app.include_router(web_router)
     app.include_router(dashboards.router)
     app.include_router(ops_router)
+    app.include_router(problem_pages_router)
+    _name_operations_in_openapi(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)

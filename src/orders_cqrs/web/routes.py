@@ -193,11 +193,15 @@ async def _order_view(
     order = read.order
     reads = await container_of(request).summary.customer_orders(order["customer"]["id"], 21)
     others = [other for other in reads if other.order["order_id"] != order["order_id"]][:20]
+    # The timeline is the write side's truth (event log and audit log), read live: it is what
+    # support looks at when the summary and the customer disagree.
+    entries = await container_of(request).history.of(UUID(order["order_id"])) or []
     context: dict[str, Any] = {
         "agent": agent,
         "order": order,
         "freshness": read.freshness.to_dict(),
         "others": others,
+        "history": [entry.to_dict() for entry in entries],
         "note_key": str(uuid4()),
         "note_error": None,
         "note_draft": "",
