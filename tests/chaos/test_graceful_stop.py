@@ -31,6 +31,7 @@ from tests.helpers.stream_checks import (
     replay_stream,
     stream_client,
     stream_event_ids,
+    summary_group_from_the_start,
     unpublished,
     wait_for_drain,
 )
@@ -69,6 +70,7 @@ def test_projector_sigterm_mid_backlog_exits_0_leaving_nothing_pending_and_a_suc
     # Redelivered copies (at-least-once) and small batches make the backlog outlast the
     # moment SIGTERM takes to arrive, however fast the machine.
     backlog = replay_stream(client, copies=3)
+    summary_group_from_the_start(client)
     projector = start_worker("project", "summary", projection_batch_size="5")
     consumer = consumer_of(projector)
     wait_until(
