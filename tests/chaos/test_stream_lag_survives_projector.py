@@ -90,7 +90,12 @@ def test_killed_summary_projector_shows_as_rising_lag_on_the_relay(
             assert stamp is not None and now - stamp < 10, (beat, stamp)
         assert metric(relay_port, lag, projection="summary") is not None
         for projection in ("search", "analytics"):  # no projector runs them: all of it is lag
-            assert (metric(relay_port, lag, projection=projection) or 0) > 0
+            # The relay measures every 2 s: wait for a measurement taken after entries came.
+            wait_for(
+                lambda name=projection: metric(relay_port, lag, projection=name),
+                lambda v: v is not None and v > 0,
+                f"{projection} lag on the relay",
+            )
 
         # kill -9 under traffic: the projector's own series are gone with it ...
         projector.kill9()
