@@ -61,6 +61,7 @@ ROLE_RULES: tuple[tuple[str, str, str | None], ...] = (
     ("POST", r"^/v1/orders/\{order_id\}/(capture|ship|deliver)$", OPS_KEY),
     ("POST", r"^/v1/orders/\{order_id\}/(refunds|notes)$", SUPPORT_KEY),
     ("GET", r"^/v1/orders/\{order_id\}$", CHECKOUT_KEY),
+    ("GET", r"^/v1/orders/\{order_id\}/history$", SUPPORT_KEY),
     ("GET", r"^/v1/customers/\{customer_id\}/orders$", CHECKOUT_KEY),
     ("GET POST", r"^/v1/support/", SUPPORT_KEY),
     ("GET POST", r"^/v1/(dashboards|projections)(/|$)", OPS_KEY),
