@@ -83,7 +83,7 @@ def test_a_document_the_new_index_refuses_is_dead_lettered_and_the_rebuild_compl
     # Drift in exactly one order: the refused one.
     verify = run_verify(database_url, wait=30, projections=("search",), settings=SEARCH)
     assert verify.returncode == 1, verify.stdout + verify.stderr
-    assert re.search(rf"^search\s+{ORDERS}\s+1\s+0\s+0\s*$", verify.stdout, re.MULTILINE), (
+    assert re.search(rf"^search\s+{ORDERS}\s+1\s+0\s+0\s+0\s+0\s*$", verify.stdout, re.MULTILINE), (
         verify.stdout
     )
     assert f"{victim}: truth 1, read model None" in verify.stdout, verify.stdout
@@ -122,6 +122,6 @@ def test_a_document_the_new_index_refuses_is_dead_lettered_and_the_rebuild_compl
 
     verify = run_verify(database_url, wait=30, projections=("search",), settings=SEARCH)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert re.search(rf"^search\s+{ORDERS}\s+0\s+0\s+0\s*$", verify.stdout, re.MULTILINE), (
+    assert re.search(rf"^search\s+{ORDERS}\s+0\s+0\s+0\s+0\s+0\s*$", verify.stdout, re.MULTILINE), (
         verify.stdout
     )

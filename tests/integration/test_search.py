@@ -583,7 +583,7 @@ def test_a_foreign_after_cursor_is_a_422_problem(desk: SupportDesk) -> None:
         )
         is_problem = response.headers["content-type"] == "application/problem+json"
         if not (response.status_code == 422 and is_problem) or not response.json()["type"].endswith(
-            ":validation"
+            "/validation"
         ):
             wrong.append((after, decoded(after), response.status_code, response.text[:120]))
     assert not wrong, "cursors this service never issued must be a 422 validation problem:\n" + (
@@ -628,7 +628,7 @@ def test_search_requires_the_support_role(desk: SupportDesk) -> None:
         assert response.status_code == status, (key, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         kind = "forbidden" if status == 403 else "unauthorized"
-        assert response.json()["type"].endswith(f":{kind}")
+        assert response.json()["type"].endswith(f"/{kind}")
         assert "grace" not in response.text.lower()
     anonymous = desk.client.get(SEARCH, params={"q": "grace"})
     assert anonymous.status_code == 401

@@ -191,7 +191,7 @@ def test_rebuild_under_traffic_swaps_the_alias_to_v2_and_search_never_comes_back
 
     verify = run_verify(database_url, wait=30, projections=("search",))
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    line = re.search(r"^search\s+(\d+)\s+0\s+0\s+0\s*$", verify.stdout, re.MULTILINE)
+    line = re.search(r"^search\s+(\d+)\s+0\s+0\s+0\s+0\s+0\s*$", verify.stdout, re.MULTILINE)
     assert line is not None and int(line.group(1)) == len(set(order_ids)), verify.stdout
 
     # What the agent saw during the rebuild: never fewer orders (least of all none), no error.
