@@ -125,3 +125,8 @@ def test_a_backfill_killed_midway_is_done_again_by_the_next_projector(
 
     assert (joined, mark_left) == (True, False)
     assert summary_mismatches(db, stream_client()) == []
+    # The history came from the outbox alone: the status still names what was applied last.
+    newest = db.execute("SELECT event_id::text, position FROM outbox ORDER BY position DESC")
+    event_id, position = newest.fetchone()  # type: ignore[misc]
+    status = projection_status(stream_client())
+    assert (status["last_event_id"], status["last_position"]) == (event_id, str(position))

@@ -143,7 +143,7 @@ class ProjectionEngine:
         if outcomes is None:
             return False
         pipe = self.redis.pipeline(transaction=False)
-        self.status.record(pipe, [], outcomes)  # the counters, not the stream's position
+        self.status.record_scanned(pipe, events, outcomes)
         await pipe.execute()
         for outcome, n in Counter(outcomes).items():
             metrics.PROJECTED.labels(self.group, outcome).inc(n)

@@ -10,6 +10,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 
 from orders_cqrs.relay.wire import StreamEvent
 
@@ -41,15 +42,20 @@ class StatusBoard:
         pipe.hset(self.key, "heartbeat", datetime.now(UTC).isoformat())
         if events:
             last = max(events, key=lambda e: _id_key(e.stream_id))
-            pipe.hset(
-                self.key,
-                mapping={
-                    "last_event_id": str(last.event_id),
-                    "last_position": last.position,
-                    "last_stream_id": last.stream_id,
-                    "last_occurred_at": last.occurred_at.isoformat(),
-                },
-            )
+            pipe.hset(self.key, mapping={**_applied(last), "last_stream_id": last.stream_id})
+        self._count(pipe, outcomes)
+
+    def record_scanned(
+        self, pipe: Pipeline, events: Sequence[StreamEvent], outcomes: Sequence[str]
+    ) -> None:
+        """Queue on ``pipe`` what a backfill applied from the outbox: the newest event by
+        position (outbox rows have no stream id) and the outcome counts. Without it, a
+        projection that got its whole history from a backfill would say it applied nothing."""
+        if events:
+            pipe.hset(self.key, mapping=_applied(max(events, key=lambda e: e.position)))
+        self._count(pipe, outcomes)
+
+    def _count(self, pipe: Pipeline, outcomes: Sequence[str]) -> None:
         for outcome, n in Counter(outcomes).items():
             pipe.hincrby(self.key, outcome, n)
 
@@ -64,6 +70,14 @@ class StatusBoard:
     async def heartbeat(self) -> None:
         """The engine is alive."""
         await self.redis.hset(self.key, "heartbeat", datetime.now(UTC).isoformat())
+
+
+def _applied(event: StreamEvent) -> dict[FieldT, EncodableT]:
+    return {
+        "last_event_id": str(event.event_id),
+        "last_position": event.position,
+        "last_occurred_at": event.occurred_at.isoformat(),
+    }
 
 
 async def group_lag(redis: Redis, stream: str, group: str) -> tuple[int, float]:
