@@ -81,7 +81,7 @@ def default_clickhouse_url() -> str:
 
 
 class Settings(BaseSettings):
-    """Every setting of the service; see the README for what each one does."""
+    """Every setting of the service; docs/settings.md says what each one does."""
 
     # A refused value is not echoed in the error: it may be a URL with a password, or a key.
     model_config = SettingsConfigDict(

@@ -123,3 +123,16 @@ def test_a_sale_bumps_the_version_so_a_restock_computed_before_it_is_refused(
     assert _product(api.url)["on_hand"] == 8
     current = _put(api.url, on_hand=after["on_hand"] + 10, if_match=after["version"])
     assert (current.status_code, current.json()["on_hand"]) == (200, 18)
+
+
+def test_an_if_match_on_a_sku_nobody_stocks_is_412_and_creates_nothing(
+    db: psycopg.Connection[Any], api: ApiServer
+) -> None:
+    # A client that believes it is updating version 1 of a product must not create one.
+    refused = _put(api.url, on_hand=5, if_match=1)
+    assert refused.status_code == 412, refused.text
+    assert refused.json()["current_version"] == 0
+    missing = httpx.get(f"{api.url}/v1/inventory/{SKU}", headers=headers(OPS_KEY))
+    assert missing.status_code == 404, missing.text
+    created = _put(api.url, on_hand=5)
+    assert (created.status_code, created.json()["version"]) == (201, 1)

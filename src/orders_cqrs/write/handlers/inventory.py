@@ -42,8 +42,11 @@ async def put_product(cmd: PutProduct, uow: UnitOfWork, ctx: CommandContext) -> 
     upsert on the locked row.
     """
     current = await uow.inventory.get_for_update(cmd.sku)
-    if current is not None and ctx.if_match is not None and ctx.if_match != current.version:
-        raise VersionConflict(ctx.if_match, current.version)
+    # A SKU nobody stocks is at version 0: an If-Match naming any version of it fails, as
+    # RFC 9110 says of a precondition on a resource that has no current representation.
+    current_version = current.version if current is not None else 0
+    if ctx.if_match is not None and ctx.if_match != current_version:
+        raise VersionConflict(ctx.if_match, current_version)
     row = await uow.inventory.put(
         sku=cmd.sku,
         name=cmd.name,
