@@ -38,14 +38,27 @@ def is_unavailable(error: Exception) -> bool:
     )
 
 
+class SearchIndexConflict(RuntimeError):
+    """The support index's alias cannot be created: an index stands where it should be."""
+
+
 async def ensure_index(client: AsyncOpenSearch, names: IndexNames | None = None) -> None:
     """Install the template and, on a fresh cluster, the first index behind the alias."""
     names = names or IndexNames()
     await client.indices.put_index_template(name=names.template_name, body=names.template())
     if not await client.indices.exists_alias(name=names.alias):
+        # 400 when another projector created it first: that one's alias serves us too.
         await client.indices.create(
             index=f"{names.prefix}1", body={"aliases": {names.alias: {}}}, ignore=400
         )
+        if not await client.indices.exists_alias(name=names.alias):
+            # A concrete index took the alias's name (OpenSearch auto-creates one when a
+            # document is written to a missing alias): writing on would feed an index no
+            # rebuild or reader manages. Say so instead.
+            raise SearchIndexConflict(
+                f"no alias {names.alias}: an index of that name (or {names.prefix}1 without"
+                " the alias) is in the way; delete it, then start the projector again"
+            )
 
 
 class SearchProjection(Projection):
