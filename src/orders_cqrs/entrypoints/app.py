@@ -26,6 +26,7 @@ from orders_cqrs.api.routes import (
 from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
+from orders_cqrs.observability.build_info import declare_build_info
 from orders_cqrs.observability.logging import configure_logging
 from orders_cqrs.web.ops import router as ops_router
 from orders_cqrs.web.problem_pages import router as problem_pages_router
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     settings.require_serving()
     # Each worker process builds its own app: its logs must be the redacting ones too.
     configure_logging(json=settings.environment == "production")
+    declare_build_info("api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from orders_cqrs.api.deps import LookupsDep
 from orders_cqrs.api.problems import problem
 from orders_cqrs.api.routes.responses import PROBLEM_SCHEMA
+from orders_cqrs.observability.db_pool import sample_pools
 from orders_cqrs.observability.multiprocess import exposition
 
 router = APIRouter(tags=["health"])
@@ -40,4 +41,5 @@ async def readyz(lookups: LookupsDep) -> Response:
 @router.get("/metrics", response_class=Response)
 async def prometheus_metrics() -> Response:
     """Prometheus exposition of the service's metrics (every API worker's)."""
+    sample_pools()
     return Response(content=exposition(), media_type=CONTENT_TYPE_LATEST)
