@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # API worker processes; unset means one per CPU (``orders-cqrs api --workers`` overrides).
     api_workers: int | None = Field(default=None, ge=1, le=64)
+    # Logs: the level of the service's lines (libraries log at WARNING unless this is lower
+    # still, DEBUG), and json (one object per line) or console; unset: json in production.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] | None = None
     database_url: str = "postgresql+psycopg://orders:orders@127.0.0.1:55432/orders"
     redis_url: str = "redis://127.0.0.1:56379/0"
     opensearch_url: str = "http://127.0.0.1:19200"
@@ -170,6 +174,11 @@ class Settings(BaseSettings):
     stuck_authorized_seconds: int = Field(default=3600, ge=1)  # AUTHORIZED since authorized_at
     stuck_captured_seconds: int = Field(default=172_800, ge=1)  # CAPTURED since captured_at
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     @field_validator("clickhouse_url")
     @classmethod
     def _known_clickhouse_url(cls, value: str) -> str:
@@ -208,6 +217,13 @@ class Settings(BaseSettings):
                     f" {SESSION_SECRET_MIN_CHARS} characters, never the development secret"
                 )
         return self
+
+    @property
+    def logs_json(self) -> bool:
+        """Whether log lines are JSON objects (ORDERS_LOG_FORMAT, else: in production)."""
+        if self.log_format is not None:
+            return self.log_format == "json"
+        return self.environment == "production"
 
     @property
     def _names_api_keys(self) -> bool:
