@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     # still, DEBUG), and json (one object per line) or console; unset: json in production.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] | None = None
+    # On SIGTERM the API first answers /readyz with 503 for this long, still serving, so load
+    # balancers stop sending it requests; then it stops accepting and finishes those in flight.
+    # Unset: 5 s in production, none elsewhere (a person's Ctrl-C, SIGINT, never waits).
+    shutdown_drain_seconds: float | None = Field(default=None, ge=0, le=120)
+    # A worker's /healthz (on its metrics port) answers 503 once its loop has not finished a
+    # round for this long; unset: 3 × the worker's poll interval, at least 10 s.
+    worker_stale_after_seconds: float | None = Field(default=None, gt=0)
     database_url: str = "postgresql+psycopg://orders:orders@127.0.0.1:55432/orders"
     redis_url: str = "redis://127.0.0.1:56379/0"
     opensearch_url: str = "http://127.0.0.1:19200"
@@ -224,6 +231,20 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format == "json"
         return self.environment == "production"
+
+    @property
+    def drain_seconds(self) -> float:
+        """How long the API drains on SIGTERM before it stops accepting requests."""
+        if self.shutdown_drain_seconds is not None:
+            return self.shutdown_drain_seconds
+        return 5.0 if self.environment == "production" else 0.0
+
+    def stale_after_seconds(self, poll_seconds: float) -> float:
+        """How long a worker polling every ``poll_seconds`` may go without finishing a round
+        before its /healthz says it is stuck."""
+        if self.worker_stale_after_seconds is not None:
+            return self.worker_stale_after_seconds
+        return max(10.0, 3 * poll_seconds)
 
     @property
     def _names_api_keys(self) -> bool:

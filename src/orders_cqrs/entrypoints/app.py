@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from orders_cqrs.api.draining import drain_on_sigterm
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
 from orders_cqrs.api.operations import name_operations
 from orders_cqrs.api.problems import install_problem_handlers
@@ -63,12 +64,14 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_container(settings, commands=True) as container:
             app.state.container = container
+            restore_sigterm = drain_on_sigterm(settings.drain_seconds)
             stop = asyncio.Event()
             workers = start_workers(container, stop) if with_workers else []
             workers += [] if with_workers else in_process_analytics(container, stop)
             try:
                 yield
             finally:
+                restore_sigterm()
                 stop.set()
                 await asyncio.gather(*workers, return_exceptions=True)
 

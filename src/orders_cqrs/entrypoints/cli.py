@@ -137,7 +137,11 @@ def relay() -> None:
     settings = get_settings()
     configure_from(settings)
     declare_build_info("relay")
-    serve_metrics(settings.metrics_host, settings.relay_metrics_port)
+    serve_metrics(
+        settings.metrics_host,
+        settings.relay_metrics_port,
+        stale_after=settings.stale_after_seconds(settings.relay_poll_seconds),
+    )
     register_target(
         settings.prometheus_sd_dir,
         "orders-relay",
@@ -161,7 +165,11 @@ def project(name: str = typer.Argument(..., help="summary | search | analytics")
     settings = get_settings()
     configure_from(settings)
     declare_build_info("projector")
-    serve_metrics(settings.metrics_host, settings.projection_metrics_port)
+    serve_metrics(
+        settings.metrics_host,
+        settings.projection_metrics_port,
+        stale_after=settings.stale_after_seconds(settings.projection_block_ms / 1000),
+    )
     register_target(
         settings.prometheus_sd_dir,
         "orders-projector",
@@ -203,7 +211,11 @@ def reconcile(
         )
 
     if loop:
-        serve_metrics(settings.metrics_host, settings.reconciler_metrics_port)
+        serve_metrics(
+            settings.metrics_host,
+            settings.reconciler_metrics_port,
+            stale_after=settings.stale_after_seconds(interval),
+        )
         register_target(
             settings.prometheus_sd_dir,
             "orders-reconciler",
