@@ -18,6 +18,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
 import structlog
 
 from orders_cqrs.config import Settings
@@ -49,9 +50,14 @@ def _redact_values(
     }
 
 
+def _orjson(value: Any, **options: Any) -> str:
+    # A third of what the standard library's encoder costs, on a line written per request.
+    return orjson.dumps(value, **options).decode()
+
+
 def _renderer(json: bool) -> structlog.typing.Processor:
     if json:
-        return structlog.processors.JSONRenderer()
+        return structlog.processors.JSONRenderer(serializer=_orjson)
     return structlog.dev.ConsoleRenderer(colors=False)
 
 
