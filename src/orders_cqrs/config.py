@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # API worker processes; unset means one per CPU (``orders-cqrs api --workers`` overrides).
     api_workers: int | None = Field(default=None, ge=1, le=64)
+    # Logs: the level of the service's lines (libraries log at WARNING unless this is lower
+    # still, DEBUG), and json (one object per line) or console; unset: json in production.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] | None = None
+    # On SIGTERM the API first answers /readyz with 503 for this long, still serving, so load
+    # balancers stop sending it requests; then it stops accepting and finishes those in flight.
+    # Unset: 5 s in production, none elsewhere (a person's Ctrl-C, SIGINT, never waits).
+    shutdown_drain_seconds: float | None = Field(default=None, ge=0, le=120)
+    # A worker's /healthz (on its metrics port) answers 503 once its loop has not finished a
+    # round for this long; unset: 3 × the worker's poll interval, at least 10 s.
+    worker_stale_after_seconds: float | None = Field(default=None, gt=0)
     database_url: str = "postgresql+psycopg://orders:orders@127.0.0.1:55432/orders"
     redis_url: str = "redis://127.0.0.1:56379/0"
     opensearch_url: str = "http://127.0.0.1:19200"
@@ -170,6 +181,11 @@ class Settings(BaseSettings):
     stuck_authorized_seconds: int = Field(default=3600, ge=1)  # AUTHORIZED since authorized_at
     stuck_captured_seconds: int = Field(default=172_800, ge=1)  # CAPTURED since captured_at
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     @field_validator("clickhouse_url")
     @classmethod
     def _known_clickhouse_url(cls, value: str) -> str:
@@ -208,6 +224,27 @@ class Settings(BaseSettings):
                     f" {SESSION_SECRET_MIN_CHARS} characters, never the development secret"
                 )
         return self
+
+    @property
+    def logs_json(self) -> bool:
+        """Whether log lines are JSON objects (ORDERS_LOG_FORMAT, else: in production)."""
+        if self.log_format is not None:
+            return self.log_format == "json"
+        return self.environment == "production"
+
+    @property
+    def drain_seconds(self) -> float:
+        """How long the API drains on SIGTERM before it stops accepting requests."""
+        if self.shutdown_drain_seconds is not None:
+            return self.shutdown_drain_seconds
+        return 5.0 if self.environment == "production" else 0.0
+
+    def stale_after_seconds(self, poll_seconds: float) -> float:
+        """How long a worker polling every ``poll_seconds`` may go without finishing a round
+        before its /healthz says it is stuck."""
+        if self.worker_stale_after_seconds is not None:
+            return self.worker_stale_after_seconds
+        return max(10.0, 3 * poll_seconds)
 
     @property
     def _names_api_keys(self) -> bool:

@@ -53,7 +53,10 @@ def _counts() -> dict[str, float]:
     return {
         "accepted": _count("orders_commands_total", command=AUTHORIZE, outcome="accepted"),
         "rejected": _count("orders_commands_total", command=AUTHORIZE, outcome="rejected"),
-        "timed": _count("orders_command_duration_seconds_count", command=AUTHORIZE),
+        "timed": sum(
+            _count("orders_command_duration_seconds_count", command=AUTHORIZE, outcome=outcome)
+            for outcome in ("accepted", "rejected")
+        ),
         "outbox": _count("orders_outbox_rows_written_total", command=AUTHORIZE),
         "replays": _count("orders_idempotent_replays_total", command=AUTHORIZE),
         "timeouts": _count(

@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from orders_cqrs.config import ApiClient, Role, hash_api_key
+from orders_cqrs.observability.request_context import note_client
 
 bearer = HTTPBearer(auto_error=False, description="An API key of role checkout, support or ops.")
 
@@ -46,6 +47,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
         client = authenticate(request.app.state.container.api_clients, credentials.credentials)
         if client is None:
             raise HTTPException(401, "unknown API key", headers=challenge)
+        note_client(client.client_id)  # the request log names the caller, never the key
         if client.role not in roles:
             raise HTTPException(
                 403, f"role {client.role} may not do this; needs {', '.join(roles)}"

@@ -12,6 +12,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from pydantic import BaseModel
 
 from orders_cqrs.api.auth import Principal
+from orders_cqrs.observability.request_context import current_traceparent
 from orders_cqrs.write.context import CommandContext
 
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
@@ -102,13 +103,17 @@ async def read_envelope(
     ] = None,
     traceparent: Annotated[str | None, Header(max_length=55)] = None,
 ) -> Envelope:
-    """The envelope of this request (async: a sync dependency costs a thread hop per call)."""
+    """The envelope of this request (async: a sync dependency costs a thread hop per call).
+
+    The trace context is the one the request log chose (``api/request_log.py``), so the
+    outbox rows carry the trace id of the request's log line.
+    """
     return Envelope(
         request.method,
         request.url.path,
         idempotency_key,
         parse_if_match(if_match),
-        trace_context(traceparent),
+        current_traceparent() or trace_context(traceparent),
     )
 
 

@@ -1,8 +1,9 @@
-"""ASGI middleware: a hard cap on body size, and request counting by route template."""
+"""ASGI middleware: a hard cap on body size, and request counting and timing by route template."""
 
 from __future__ import annotations
 
 import json
+import time
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -97,8 +98,25 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+# Methods outside this set are counted as "other": a client inventing methods must not be
+# able to invent series.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (``/v1/orders/{order_id}``), or ``unmatched``."""
+    return str(getattr(scope.get("route"), "path", "unmatched"))
+
+
+def method_label(scope: Scope) -> str:
+    """The request's method when it is a known one, else ``other``."""
+    method = str(scope["method"])
+    return method if method in KNOWN_METHODS else "other"
+
+
 class RequestMetrics:
-    """Count requests by route template (never by raw path: ids would explode cardinality)."""
+    """Count and time requests by route template (never by raw path: ids would explode
+    cardinality), method and status class."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -108,6 +126,7 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         status = 500
+        started = time.perf_counter()
 
         async def recording_send(message: Message) -> None:
             nonlocal status
@@ -118,6 +137,6 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            metrics.HTTP_REQUESTS.labels(template, scope["method"], f"{status // 100}xx").inc()
+            labels = (route_template(scope), method_label(scope), f"{status // 100}xx")
+            metrics.HTTP_REQUESTS.labels(*labels).inc()
+            metrics.HTTP_REQUEST_SECONDS.labels(*labels).observe(time.perf_counter() - started)

@@ -12,15 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from orders_cqrs.config import Settings
 from orders_cqrs.db.connection import libpq_dsn
+from orders_cqrs.observability.db_pool import TimedQueuePool
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession, build_session
 from orders_cqrs.readmodels.engine import EngineSettings
 from orders_cqrs.write.unit_of_work import WritePool
 
 
 def build_engine(settings: Settings) -> AsyncEngine:
-    """An async pool to PostgreSQL with bounded lock and statement waits, hiding parameters."""
+    """An async pool to PostgreSQL with bounded lock and statement waits, hiding parameters.
+
+    The pool class is the default one, measured (``orders_db_pool_*``).
+    """
     return create_async_engine(
         settings.database_url,
+        poolclass=TimedQueuePool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,

@@ -10,9 +10,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from orders_cqrs.api.draining import drain_on_sigterm
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
 from orders_cqrs.api.operations import name_operations
 from orders_cqrs.api.problems import install_problem_handlers
+from orders_cqrs.api.request_log import RequestLog
 from orders_cqrs.api.routes import (
     dashboards,
     health,
@@ -26,7 +28,8 @@ from orders_cqrs.api.routes import (
 from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
-from orders_cqrs.observability.logging import configure_logging
+from orders_cqrs.observability.build_info import declare_build_info
+from orders_cqrs.observability.logging import configure_from
 from orders_cqrs.web.ops import router as ops_router
 from orders_cqrs.web.problem_pages import router as problem_pages_router
 from orders_cqrs.web.render import STATIC_DIR
@@ -54,18 +57,21 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     settings = settings or get_settings()
     settings.require_serving()
     # Each worker process builds its own app: its logs must be the redacting ones too.
-    configure_logging(json=settings.environment == "production")
+    configure_from(settings)
+    declare_build_info("api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_container(settings, commands=True) as container:
             app.state.container = container
+            restore_sigterm = drain_on_sigterm(settings.drain_seconds)
             stop = asyncio.Event()
             workers = start_workers(container, stop) if with_workers else []
             workers += [] if with_workers else in_process_analytics(container, stop)
             try:
                 yield
             finally:
+                restore_sigterm()
                 stop.set()
                 await asyncio.gather(*workers, return_exceptions=True)
 
@@ -91,6 +97,7 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestLog)  # outermost: its line covers everything inside
     return app
 
 

@@ -18,8 +18,9 @@ from orders_cqrs.entrypoints.operations import (
     register_operations,
     with_container,
 )
+from orders_cqrs.observability.build_info import declare_build_info
 from orders_cqrs.observability.discovery import register_target
-from orders_cqrs.observability.logging import configure_logging
+from orders_cqrs.observability.logging import configure_from
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
@@ -39,6 +40,7 @@ def migrate() -> None:
     from alembic import command
     from alembic.config import Config
 
+    configure_from(get_settings())  # alembic's lines in the service's format
     config = Config()
     config.set_main_option("script_location", str(_alembic_dir()))
     config.attributes["database_url"] = get_settings().database_url
@@ -79,16 +81,17 @@ def _serve(factory: str, *, workers: int = 1) -> None:
     except ValueError as error:
         typer.echo(f"cannot serve: {error}", err=True)
         raise typer.Exit(2) from error
-    configure_logging(json=settings.environment == "production")
+    configure_from(settings)
     uvicorn.run(
         factory,
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=workers,
-        log_level="warning",
+        log_level=settings.log_level.lower(),
+        # One line per request comes from the app (``api/request_log.py``).
         access_log=False,
-        # Our handler (redacting) prints uvicorn's lines too: configure_logging set it up.
+        # Our handler (structlog's format, redacting) prints uvicorn's lines too.
         log_config=None,
         # X-Forwarded-* is believed only from ORDERS_TRUSTED_PROXIES (``web/session.py``),
         # not from whatever uvicorn's FORWARDED_ALLOW_IPS says (127.0.0.1 by default).
@@ -132,8 +135,13 @@ def relay() -> None:
     from orders_cqrs.entrypoints.workers import run_relay, serve_metrics, stop_on_signals
 
     settings = get_settings()
-    configure_logging(json=settings.environment == "production")
-    serve_metrics(settings.metrics_host, settings.relay_metrics_port)
+    configure_from(settings)
+    declare_build_info("relay")
+    serve_metrics(
+        settings.metrics_host,
+        settings.relay_metrics_port,
+        stale_after=settings.stale_after_seconds(settings.relay_poll_seconds),
+    )
     register_target(
         settings.prometheus_sd_dir,
         "orders-relay",
@@ -155,8 +163,13 @@ def project(name: str = typer.Argument(..., help="summary | search | analytics")
 
     refuse_chdb_outside_api(name)
     settings = get_settings()
-    configure_logging(json=settings.environment == "production")
-    serve_metrics(settings.metrics_host, settings.projection_metrics_port)
+    configure_from(settings)
+    declare_build_info("projector")
+    serve_metrics(
+        settings.metrics_host,
+        settings.projection_metrics_port,
+        stale_after=settings.stale_after_seconds(settings.projection_block_ms / 1000),
+    )
     register_target(
         settings.prometheus_sd_dir,
         "orders-projector",
@@ -184,7 +197,8 @@ def reconcile(
     from orders_cqrs.write.payments.reconciler import reconcile as run_pass
 
     settings = get_settings()
-    configure_logging(json=settings.environment == "production")
+    configure_from(settings)
+    declare_build_info("reconciler")
     age = timedelta(
         seconds=older_than if older_than is not None else settings.reconcile_after_seconds
     )
@@ -197,7 +211,11 @@ def reconcile(
         )
 
     if loop:
-        serve_metrics(settings.metrics_host, settings.reconciler_metrics_port)
+        serve_metrics(
+            settings.metrics_host,
+            settings.reconciler_metrics_port,
+            stale_after=settings.stale_after_seconds(interval),
+        )
         register_target(
             settings.prometheus_sd_dir,
             "orders-reconciler",

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import structlog
 from opensearchpy import AsyncOpenSearch
-from prometheus_client import start_http_server
 
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.bootstrap.readmodels import STREAM_PROJECTIONS
@@ -19,6 +18,8 @@ from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.failures.backoff import doubling, full_jitter, pause
 from orders_cqrs.failures.stores import StoreError, StoreUnavailable
 from orders_cqrs.observability import metrics
+from orders_cqrs.observability.heartbeat import HEARTBEAT
+from orders_cqrs.observability.worker_http import serve_worker_http
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
 from orders_cqrs.readmodels.analytics.schema import migrate
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession
@@ -43,10 +44,11 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def serve_metrics(host: str, port: int) -> None:
-    """Expose this process's metrics on ``host:port`` (port 0 disables)."""
+def serve_metrics(host: str, port: int, *, stale_after: float) -> None:
+    """Expose this process's metrics and ``/healthz`` on ``host:port`` (port 0 disables);
+    ``/healthz`` fails once the worker's loop has not finished a round for ``stale_after`` s."""
     if port:
-        start_http_server(port, addr=host)
+        serve_worker_http(host, port, stale_after=stale_after)
 
 
 async def run_relay(container: Container, stop: asyncio.Event) -> None:
@@ -105,6 +107,7 @@ async def run_reconciler(
             await pause(stop, delay)
             continue
         failures = 0
+        HEARTBEAT.beat()
         metrics.RECONCILER_STALE_ATTEMPTS.set(report.examined)
         metrics.RECONCILER_LAST_PASS_TIMESTAMP.set(time.time())
         on_pass(report)

@@ -11,8 +11,10 @@ COMMANDS = Counter(
 )
 COMMAND_SECONDS = Histogram(
     "orders_command_duration_seconds",
-    "Time to execute an accepted command, transaction included.",
-    ["command"],
+    "Time to execute a command, transaction included, by outcome (accepted, rejected; a"
+    " refusal's audit row included). Steps that only finish a request after a provider call"
+    " are not timed: they are the end of a request, not a command.",
+    ["command", "outcome"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 IDEMPOTENT_REPLAYS = Counter(
@@ -30,11 +32,25 @@ HTTP_REQUESTS = Counter(
     "HTTP requests, by route template, method and status class.",
     ["route", "method", "status"],
 )
+HTTP_REQUEST_SECONDS = Histogram(
+    "orders_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template (unmatched: an unknown path),"
+    " method and status class.",
+    ["route", "method", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 PAYMENT_CALLS = Counter(
     "orders_payment_provider_calls_total",
     "Calls to payment providers, by provider and result"
     " (approved, declined, timeout; voided, void_timeout).",
     ["provider", "result"],
+)
+PAYMENT_CALL_SECONDS = Histogram(
+    "orders_payment_provider_call_duration_seconds",
+    "Time a payment provider took to answer (or until the caller gave up: result timeout), by"
+    " provider, operation (authorize, void, retrieve) and result.",
+    ["provider", "operation", "result"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
 RECONCILED = Counter(
     "orders_payment_attempts_reconciled_total",
@@ -197,4 +213,27 @@ RECONCILER_LAST_PASS_TIMESTAMP = Gauge(
     "orders_reconciler_last_pass_timestamp_seconds",
     "When the reconciler last finished a pass (Unix time).",
     multiprocess_mode="max",
+)
+
+# ================================================================ operability: process
+# Every process sets it once at start (``observability/build_info.py``); "max" keeps one series
+# per label set across the API's worker processes instead of one per pid.
+BUILD_INFO = Gauge(
+    "orders_build_info",
+    "Always 1; the labels name the running version, Python and process kind.",
+    ["version", "python", "process"],
+    multiprocess_mode="max",
+)
+# The SQLAlchemy pool (``observability/db_pool.py``). "livesum": with several API workers,
+# the sum over the live ones; each keeps its own values current on every checkout and checkin.
+DB_POOL_CONNECTIONS = Gauge(
+    "orders_db_pool_connections",
+    "Connections of the process's SQLAlchemy pool, by state (in_use, idle).",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+DB_POOL_CHECKOUT_WAIT_SECONDS = Histogram(
+    "orders_db_pool_checkout_wait_seconds",
+    "Time a caller waited for a pooled connection (a new connection's connect included).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )

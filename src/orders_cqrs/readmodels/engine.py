@@ -26,6 +26,7 @@ from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.failures.backoff import doubling, full_jitter, pause
 from orders_cqrs.failures.stores import StoreError, StoreUnavailable
 from orders_cqrs.observability import metrics
+from orders_cqrs.observability.heartbeat import HEARTBEAT
 from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.status import StatusBoard
 from orders_cqrs.relay.wire import StreamEvent
@@ -117,6 +118,7 @@ class ProjectionEngine:
                 else:
                     await self.status.heartbeat()
                 failures = 0
+                HEARTBEAT.beat()  # the worker's /healthz: this loop finished a round
             except (RedisError, OSError, StoreError) as error:
                 # The group is created once, not per batch; a lost stream (NOGROUP) or a
                 # reconnect makes the next round create it again (backfilling) if it is gone.
@@ -147,6 +149,7 @@ class ProjectionEngine:
         await pipe.execute()
         for outcome, n in Counter(outcomes).items():
             metrics.PROJECTED.labels(self.group, outcome).inc(n)
+        HEARTBEAT.beat()  # a long backfill is a loop making progress too
         return True
 
     async def _leave_group(self) -> None:

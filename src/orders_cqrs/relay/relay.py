@@ -44,6 +44,7 @@ from orders_cqrs.db.rebuilds import running_rebuild_groups
 from orders_cqrs.db.session import Session
 from orders_cqrs.failures.backoff import full_jitter, pause
 from orders_cqrs.observability import metrics
+from orders_cqrs.observability.heartbeat import HEARTBEAT
 from orders_cqrs.relay.stream_retention import trim_acknowledged
 from orders_cqrs.relay.wire import STREAM_FIELDS, outbox_fields
 
@@ -223,6 +224,7 @@ class Relay:
                         metrics.STREAM_TRIMMED.inc(trimmed)
                         last_trim = time.monotonic()
                     failures = 0
+                    HEARTBEAT.beat()  # the worker's /healthz: this loop finished a round
                     if published >= self._batch_size:
                         continue  # a full batch: more is waiting
                     if published:

@@ -20,6 +20,7 @@ from orders_cqrs.api.schemas import NoteIn
 from orders_cqrs.domain import commands
 from orders_cqrs.domain.errors import DomainError, OrderNotFound
 from orders_cqrs.domain.values import OrderStatus, PaymentState
+from orders_cqrs.observability.request_context import current_traceparent
 from orders_cqrs.readmodels.freshness import NotYetProjected
 from orders_cqrs.readmodels.search.reader import BadCursor
 from orders_cqrs.readmodels.summary.reader import SummaryRead
@@ -167,7 +168,7 @@ async def _run_note(request: Request, agent: Principal, order_id: UUID, text: st
         client_id=agent.client_id,
         idempotency_key=key,
         fingerprint=fingerprint(request.method, request.url.path, body),
-        traceparent=trace_context(request.headers.get("traceparent")),
+        traceparent=current_traceparent() or trace_context(request.headers.get("traceparent")),
     )
     command = commands.AddSupportNote(order_id, body.body)
     outcome = await container_of(request).executor.execute(command, ctx)

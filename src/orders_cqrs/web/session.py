@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from orders_cqrs.config import ApiClient, ProxyNetwork, Role
 from orders_cqrs.db.console_sessions import ConsoleSessionStore, SessionPrincipal
+from orders_cqrs.observability.request_context import note_client
 
 API_KEY = "api_key"  # the principal kind of a key's session (a staff account will be another)
 SAMESITE: Literal["strict"] = "strict"  # not even sent on a link from another site
@@ -140,6 +141,7 @@ class ConsoleSessions:
         if (principal.role, principal.id) not in self._keys:
             await self._store.revoke(raw_id)  # its key is gone: so is the session, for good
             return None
+        note_client(principal.id)  # the request log names who is signed in
         return principal
 
     async def end(self, request: Request, response: Response, console: Console) -> None:

@@ -131,19 +131,30 @@ class Executor:
             return self._replay(ctx, held.receipt)
         except DomainError as refusal:
             await self._refuse(ctx, refusal)
+            self._time(ctx, "rejected", started, claims)
             raise
         if isinstance(answer, Refused):
             await self._refuse(ctx, answer.error)
+            self._time(ctx, "rejected", started, claims)
             raise answer.error
         if isinstance(answer, Continued):
             metrics.OUTBOX_ROWS.labels(ctx.command).inc(len(answer.events))
             return answer.value
         assert outcome is not None
         metrics.COMMANDS.labels(ctx.command, "accepted").inc()
-        if claims:  # a follow-up ran only the end of its request, after the provider call
-            metrics.COMMAND_SECONDS.labels(ctx.command).observe(time.perf_counter() - started)
+        self._time(ctx, "accepted", started, claims)
         metrics.OUTBOX_ROWS.labels(ctx.command).inc(len(answer.events))
         return outcome
+
+    @staticmethod
+    def _time(ctx: CommandContext, outcome: str, started: float, claims: bool) -> None:
+        """Time a command, accepted or rejected alike (a slow refusal is as slow to the caller).
+
+        A follow-up is not timed: it ran only the end of its request, after the provider call.
+        """
+        if claims:
+            elapsed = time.perf_counter() - started
+            metrics.COMMAND_SECONDS.labels(ctx.command, outcome).observe(elapsed)
 
     def _claim_with_first_reads(self, uow: UnitOfWork, ctx: CommandContext) -> None:
         """Queue the claim so it travels with the handler's first reads, then check it.

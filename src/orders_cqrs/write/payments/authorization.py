@@ -14,14 +14,15 @@ This module is the only code that knows the order of the steps; the executor com
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from orders_cqrs.domain.commands import AuthorizePayment
-from orders_cqrs.observability import metrics
 from orders_cqrs.write.context import CommandContext, CommandOutcome
 from orders_cqrs.write.executor import Executor
+from orders_cqrs.write.payments.calls import record_call
 from orders_cqrs.write.payments.port import PaymentGateway, ProviderTimeout
 from orders_cqrs.write.payments.steps import (
     RecordAuthorization,
@@ -81,11 +82,12 @@ async def authorize_payment(
     if isinstance(call, CommandOutcome):
         return call  # the key's stored answer
     gateway = gateways[call.provider]
+    started = time.perf_counter()
     result = await within_timeout(gateway.authorize(call.request), settings)
     if result is None:
-        metrics.PAYMENT_CALLS.labels(gateway.name, "timeout").inc()
+        record_call(gateway.name, "authorize", "timeout", started)
         return await executor.execute(RecordPaymentTimeout(), ctx)  # refused: PaymentTimeout
-    metrics.PAYMENT_CALLS.labels(gateway.name, "approved" if result.approved else "declined").inc()
+    record_call(gateway.name, "authorize", "approved" if result.approved else "declined", started)
     request = call.request
     return await executor.execute(
         RecordAuthorization(request.order_id, request.idempotency_key, result), ctx

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from orders_cqrs.domain.errors import DomainError
 from orders_cqrs.observability import metrics
 from orders_cqrs.write.context import CommandContext
 from orders_cqrs.write.executor import Executor
+from orders_cqrs.write.payments.calls import record_call
 from orders_cqrs.write.payments.port import (
     AuthorizationRequest,
     PaymentGateway,
@@ -97,7 +99,10 @@ async def reconcile(
             request = AuthorizationRequest(
                 attempt.id, attempt.order_id, attempt.amount, attempt.currency, token
             )
+            started = time.perf_counter()
             result = await gateways[attempt.provider].retrieve(request)
+            decided = "unknown" if result is None else "approved" if result.approved else "declined"
+            record_call(attempt.provider, "retrieve", decided, started, counted=False)
             if result is None:
                 has_receipt = bool(attempt.receipt_client_id and attempt.receipt_key)
                 abandon = AbandonPaymentAttempt(attempt.order_id, attempt.id, has_receipt)
@@ -134,12 +139,18 @@ async def _finish_void(
     provider answers a repeated key with its first answer, so a hold is never voided twice).
     False when it still does not answer: the attempt stays pending for the next pass."""
     gateway = gateways[attempt.provider]
+    started = time.perf_counter()
     result: VoidResult | None = await gateway.retrieve_void(request)
+    known = "unknown" if result is None else "voided"
+    record_call(gateway.name, "retrieve", known, started, counted=False)
     if result is None:
+        started = time.perf_counter()
         try:
             result = await asyncio.wait_for(gateway.void(request), timeout_seconds)
         except (TimeoutError, ProviderTimeout):
+            record_call(gateway.name, "void", "void_timeout", started, counted=False)
             log.warning("reconcile_void_unanswered", attempt_id=str(attempt.id))
             return False
+        record_call(gateway.name, "void", "voided", started, counted=False)
     await executor.execute(RecordVoid(attempt.order_id, attempt.id, result, reconciling=True), ctx)
     return True

@@ -17,8 +17,9 @@ This module is the only code that knows the order of the steps; the executor com
 
 from __future__ import annotations
 
+import time
+
 from orders_cqrs.domain.commands import CancelOrder
-from orders_cqrs.observability import metrics
 from orders_cqrs.write.context import CommandContext, CommandOutcome
 from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.payments.authorization import (
@@ -26,6 +27,7 @@ from orders_cqrs.write.payments.authorization import (
     ProviderCommand,
     within_timeout,
 )
+from orders_cqrs.write.payments.calls import record_call
 from orders_cqrs.write.payments.port import PaymentGateway
 from orders_cqrs.write.payments.steps import RecordCancellation, RecordVoid, RecordVoidTimeout
 
@@ -44,12 +46,13 @@ async def cancel_order(
         return call  # no hold to release, or the key's stored answer
     gateway = gateways[call.provider]
     request = call.request
+    started = time.perf_counter()
     result = await within_timeout(gateway.void(request), settings)
     if result is None:
-        metrics.PAYMENT_CALLS.labels(gateway.name, "void_timeout").inc()
+        record_call(gateway.name, "void", "void_timeout", started)
         timeout = RecordVoidTimeout(request.order_id, request.idempotency_key)
         return await executor.execute(timeout, ctx)
-    metrics.PAYMENT_CALLS.labels(gateway.name, "voided").inc()
+    record_call(gateway.name, "void", "voided", started)
     return await executor.execute(
         RecordVoid(request.order_id, request.idempotency_key, result), ctx
     )
