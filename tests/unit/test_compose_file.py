@@ -127,6 +127,10 @@ def test_grafana_is_provisioned_with_the_datasource_and_the_dashboards() -> None
     assert (ROOT / "deploy/grafana/dashboards" / home.name).is_file()
 
 
+def test_the_api_reads_lag_history_from_the_prometheus_service() -> None:
+    assert environment(services()["api"])["ORDERS_PROMETHEUS_URL"] == "http://prometheus:9090"
+
+
 def test_prometheus_sends_its_alerts_to_the_alertmanager_service() -> None:
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.compose.yml").read_text())
     targets = [
