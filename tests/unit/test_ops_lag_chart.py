@@ -39,6 +39,18 @@ def test_one_line_per_projection_with_its_latest_value_in_the_legend() -> None:
     assert ">50</text>" in svg  # the axis ends at the next round number above the maximum
 
 
+def test_a_projection_has_the_same_colour_on_every_chart() -> None:
+    alone = str(lag_chart("seconds", "Age", {"summary": minutes(1, 2)}, START, END, "s"))
+    among = str(
+        lag_chart(
+            "events", "Lag", {"analytics": minutes(1), "summary": minutes(1, 2)}, START, END, ""
+        )
+    )
+    stroke = re.compile(r'data-projection="summary".*?stroke="(#\w+)"', re.S)
+    first, second = stroke.search(alone), stroke.search(among)
+    assert first and second and first.group(1) == second.group(1)
+
+
 def test_a_gap_in_the_data_breaks_the_line() -> None:
     points = minutes(1, 2, 3) + minutes(4, 5, first=10)
     assert points[3][0] - points[2][0] > timedelta(seconds=1.5 * STEP_SECONDS)

@@ -36,7 +36,9 @@ CHARTS = {
         "s",
     ),
 }
-COLOURS = ("#3b6fd4", "#e8590c", "#2f9e44", "#ae3ec9", "#1098ad", "#e03131")
+# One colour per projection on every chart; names the service does not know take the rest.
+COLOURS = {"summary": "#3b6fd4", "search": "#e8590c", "analytics": "#2f9e44"}
+SPARE_COLOURS = ("#ae3ec9", "#1098ad", "#e03131", "#5c5f66")
 WIDTH, HEIGHT = 960, 220
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 28, 32
 
@@ -121,7 +123,7 @@ def lag_chart(
         )
         mark += timedelta(minutes=10)
     for index, (name, points) in enumerate(sorted(series.items())):
-        colour = COLOURS[index % len(COLOURS)]
+        colour = COLOURS.get(name, SPARE_COLOURS[index % len(SPARE_COLOURS)])
         parts.append(
             f'<g class="lag-series" data-projection="{escape(name)}" data-points="{len(points)}">'
             f"<title>{escape(name)}: {_fmt(points[-1][1], unit)} now</title>"
