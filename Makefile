@@ -14,6 +14,8 @@ TEST_DATABASE_URL := postgresql+psycopg://orders:orders@127.0.0.1:$(ORDERS_PG_PO
 PYTEST_ARGS ?=
 # The local Prometheus of scripts/services discovers `make dev` through a file here.
 PROMETHEUS_SD_DIR ?= $${ORDERS_SERVICES_DIR:-/var/lib/orders-cqrs}/prometheus/targets
+# ... and the ops page draws lag over the last hour from it.
+PROMETHEUS_URL ?= http://127.0.0.1:$${ORDERS_PROMETHEUS_PORT:-19090}
 BENCH_ARGS ?=
 
 LINT_PATHS := src tests alembic
@@ -58,7 +60,8 @@ migrate: venv ## upgrade the database named by ORDERS_DATABASE_URL (default: ord
 
 dev: venv services ## migrate, seed demo products and serve the API locally (Prometheus scrapes it)
 	$(BIN)/orders-cqrs migrate
-	ORDERS_PROMETHEUS_SD_DIR="$${ORDERS_PROMETHEUS_SD_DIR-$(PROMETHEUS_SD_DIR)}" $(BIN)/orders-cqrs dev
+	ORDERS_PROMETHEUS_SD_DIR="$${ORDERS_PROMETHEUS_SD_DIR-$(PROMETHEUS_SD_DIR)}" \
+	ORDERS_PROMETHEUS_URL="$${ORDERS_PROMETHEUS_URL-$(PROMETHEUS_URL)}" $(BIN)/orders-cqrs dev
 
 # The bench's own database, Redis DB and stream; it drops them at the end (BENCH_ARGS=--keep
 # keeps them). BENCH_ARGS=--short is the quick check; --compare old.json prints deltas.

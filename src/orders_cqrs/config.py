@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     reconciler_metrics_port: int = Field(default=9103, ge=0, le=65535)  # reconcile --loop
     # Where to register with Prometheus' file-based discovery ("": don't; `make dev` sets it).
     prometheus_sd_dir: str = ""
+    # Prometheus' HTTP API (http(s)://host:port), read by the ops page for lag over the last
+    # hour; "" (the default) turns that chart off.
+    prometheus_url: str = ""
     # ClickHouse wants few large inserts: the analytics projector reads bigger batches.
     analytics_batch_size: int = Field(default=1000, ge=1, le=10_000)
 
@@ -198,6 +201,15 @@ class Settings(BaseSettings):
         if parts.scheme == "chdb" and not parts.netloc and parts.path.startswith("/"):
             return url
         raise ValueError("ORDERS_CLICKHOUSE_URL is http(s)://host:port/db or chdb:///abs/path")
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _known_prometheus_url(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        if url and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError("ORDERS_PROMETHEUS_URL is http(s)://host:port, or empty for off")
+        return url
 
     @field_validator("trusted_proxies")
     @classmethod

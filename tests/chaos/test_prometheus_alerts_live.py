@@ -10,14 +10,9 @@ the same port resolves both, and the lag Prometheus sees returns to 0.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
@@ -25,96 +20,15 @@ from tests.chaos.test_stream_lag_survives_projector import Checkouts, wait_for
 from tests.helpers.api import put_product
 from tests.helpers.metrics import wait_for_metrics
 from tests.helpers.processes import ApiServer, Worker, free_port
-from tests.helpers.stores import ROOT
+from tests.helpers.prometheus import Prometheus, running_prometheus
 
 SKU = "SKU-STREAM-LAG"
-RULES = ROOT / "deploy" / "prometheus" / "rules"
-
-
-class Prometheus:
-    """A real Prometheus with its own state, discovering targets from ``targets``."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.targets = workdir / "targets"
-        self.targets.mkdir()
-        config = workdir / "prometheus.yml"
-        config.write_text(
-            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-            f"rule_files: ['{RULES}/*.yml']\n"
-            "scrape_configs:\n"
-            "  - job_name: orders\n"
-            f"    file_sd_configs: [{{files: ['{self.targets}/*.json'], refresh_interval: 1s}}]\n"
-        )
-        binary = shutil.which("prometheus")
-        if binary is None:
-            pytest.fail("prometheus is missing: `scripts/services install prometheus` installs it")
-        self.log = (workdir / "prometheus.log").open("wb")
-        self.process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_for(self._ready, bool, "prometheus ready", seconds=60)
-
-    def _ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def api(self, path: str, **params: str) -> Any:
-        got = httpx.get(f"{self.url}/api/v1/{path}", params=params, timeout=10)
-        assert got.status_code == 200, got.text
-        return got.json()["data"]
-
-    def targets_up(self) -> dict[str, int]:
-        """Active targets' health by job: how many are up."""
-        up: dict[str, int] = {}
-        for target in self.api("targets")["activeTargets"]:
-            job = target["labels"]["job"]
-            up[job] = up.get(job, 0) + (target["health"] == "up")
-        return up
-
-    def firing(self, alert: str, **labels: str) -> bool:
-        return any(
-            a["labels"]["alertname"] == alert
-            and a["state"] == "firing"
-            and labels.items() <= a["labels"].items()
-            for a in self.api("alerts")["alerts"]
-        )
-
-    def value(self, query: str) -> float | None:
-        result = self.api("query", query=query)["result"]
-        return float(result[0]["value"][1]) if result else None
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
 
 
 @pytest.fixture
 def prometheus() -> Iterator[Prometheus]:
-    with tempfile.TemporaryDirectory(prefix="orders-prometheus-") as workdir:
-        server = Prometheus(Path(workdir))
-        try:
-            yield server
-        finally:
-            server.stop()
+    with running_prometheus() as server:
+        yield server
 
 
 def test_killed_projector_fires_the_down_and_stalled_alerts_and_a_restart_resolves_them(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from opensearchpy import AsyncOpenSearch
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from orders_cqrs.config import Settings
 from orders_cqrs.db.connection import libpq_dsn
 from orders_cqrs.observability.db_pool import TimedQueuePool
+from orders_cqrs.observability.prometheus_api import PrometheusApi
 from orders_cqrs.readmodels.analytics.session import ClickHouseSession, build_session
 from orders_cqrs.readmodels.engine import EngineSettings
 from orders_cqrs.write.unit_of_work import WritePool
@@ -124,3 +126,17 @@ def build_clickhouse(settings: Settings) -> ClickHouseSession | None:
     Build it once per process and pass it around: with chDB the engine is per process.
     """
     return build_session(settings.clickhouse_url)
+
+
+def build_prometheus(settings: Settings) -> PrometheusApi | None:
+    """Prometheus' query API for the ops page; None when ``ORDERS_PROMETHEUS_URL`` is empty.
+
+    Short timeouts: the page waits for it, and a Prometheus that is down must cost the page
+    a message, not its responsiveness.
+    """
+    if not settings.prometheus_url:
+        return None
+    client = httpx.AsyncClient(
+        base_url=settings.prometheus_url, timeout=httpx.Timeout(3.0, connect=1.0)
+    )
+    return PrometheusApi(client)

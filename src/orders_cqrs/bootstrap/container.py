@@ -14,6 +14,7 @@ from orders_cqrs.bootstrap.clients import (
     build_clickhouse,
     build_engine,
     build_opensearch,
+    build_prometheus,
     build_redis,
     build_write_pool,
     engine_settings,
@@ -36,6 +37,7 @@ from orders_cqrs.db.history import OrderHistory
 from orders_cqrs.db.lookups import WriteModelLookups
 from orders_cqrs.db.outbox_archive import OutboxArchive
 from orders_cqrs.db.rebuilds import RebuildRegistry
+from orders_cqrs.observability.prometheus_api import PrometheusApi
 from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
@@ -195,6 +197,11 @@ class Container:
         return build_dashboards(self.settings, self.clickhouse)
 
     @cached_property
+    def prometheus(self) -> PrometheusApi | None:
+        """Prometheus' query API (the ops page's lag history); None when not configured."""
+        return build_prometheus(self.settings)
+
+    @cached_property
     def projections(self) -> dict[str, Projection]:
         """Every read model the stream feeds, by name."""
         return build_projections(
@@ -271,6 +278,8 @@ class Container:
             await self.clickhouse.close()  # type: ignore[union-attr]
         if "engine" in built:
             await self.engine.dispose()
+        if built.get("prometheus") is not None:
+            await self.prometheus.aclose()  # type: ignore[union-attr]
 
 
 @asynccontextmanager

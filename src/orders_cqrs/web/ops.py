@@ -24,6 +24,7 @@ from orders_cqrs.web.forms import form_fields
 from orders_cqrs.web.guard import CrossSiteForm, container_of, same_site_form
 from orders_cqrs.web.ops_chart import orders_chart
 from orders_cqrs.web.ops_grid import stuck_grid
+from orders_cqrs.web.ops_lag import lag_history
 from orders_cqrs.web.render import error_page, page, secured
 from orders_cqrs.web.session import OPS
 
@@ -122,6 +123,7 @@ async def live_view(container: Container, window: str) -> dict[str, Any]:
         "as_of": now,
         "projections": await _projections(container),
         "groups": await _groups(container),
+        **await lag_history(container, now),
     }
     view.update(grid=None, chart=None, analytics_error=None, by_status=[])
     dashboards = container.dashboards
