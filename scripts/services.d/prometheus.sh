@@ -27,6 +27,13 @@ prom_install() {
         apt_install prometheus
     fi
     command -v promtool >/dev/null 2>&1 || die "promtool did not install"
+    # amtool (Debian's prometheus-alertmanager) checks the compose stack's Alertmanager
+    # config in the tests; the package's own daemon is never started here.
+    if ! command -v amtool >/dev/null 2>&1; then
+        need_root
+        apt_install prometheus-alertmanager
+    fi
+    command -v amtool >/dev/null 2>&1 || die "amtool did not install"
 }
 
 prom_config() {
