@@ -198,3 +198,10 @@ RECONCILER_LAST_PASS_TIMESTAMP = Gauge(
     "When the reconciler last finished a pass (Unix time).",
     multiprocess_mode="max",
 )
+
+# ================================================================ consoles: staff sign-in
+CONSOLE_SIGN_INS = Counter(
+    "orders_console_sign_ins_total",
+    "Staff sign-in attempts to a console, by outcome (signed_in, refused, throttled).",
+    ["console", "outcome"],
+)
