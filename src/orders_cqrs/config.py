@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     # when deciding whether a cookie gets ``Secure``. None by default: a header anyone can
     # send proves nothing.
     trusted_proxies: str = ""
+    # Staff sign-in throttling (``staff/throttle.py``): failed attempts per account and per
+    # client address in a fixed window, then 429 with Retry-After until the window ends. An
+    # address gets more: several people may sign in from one office.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)
+    login_window_seconds: int = Field(default=900, ge=1, le=86_400)
 
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_lease_seconds: int = Field(default=60, ge=1)

@@ -1,5 +1,6 @@
 """Console sessions over HTTP against a real API and PostgreSQL: what opens a console, and what
-ends a session (sign-out, expiry, a removed key, a retired secret)."""
+ends a session (sign-out, expiry, a key's session from before staff accounts, a retired
+secret)."""
 
 from __future__ import annotations
 
@@ -15,20 +16,30 @@ from typing import Any
 import httpx
 import psycopg
 
-from orders_cqrs.config import hash_api_key
-from tests.helpers.api import CHECKOUT_KEY, OPS_KEY, SUPPORT_KEY
+from orders_cqrs.config import DEV_SESSION_SECRET, hash_api_key
+from orders_cqrs.web.session import SUPPORT, CookieSigner
+from tests.helpers.api import OPS_KEY, SUPPORT_KEY
 from tests.helpers.processes import ApiServer, run_cli, worker_env
+from tests.helpers.staff import GRACE, OLU, add_staff, sign_in_response
+from tests.helpers.staff import sign_in as staff_sign_in
 from tests.helpers.stores import ROOT
 
 OLD_SECRET = "old-console-secret-0123456789abcdef"
 NEW_SECRET = "new-console-secret-fedcba9876543210"
 
 
-def sign_in(base_url: str, console: str = "support", key: str = SUPPORT_KEY, **headers: str) -> str:
-    """Sign in to ``console``; the session cookie's value."""
-    response = httpx.post(f"{base_url}/{console}/login", json={"api_key": key}, headers=headers)
-    assert response.status_code == 303, response.text
-    return response.cookies[f"orders_{console}"]
+EMAILS = {"support": GRACE[1], "ops": OLU[1]}
+
+
+def people(database_url: str) -> None:
+    """A support and an ops account."""
+    for name, email, role in (GRACE, OLU):
+        add_staff(database_url, name, email, role)
+
+
+def sign_in(base_url: str, console: str = "support") -> str:
+    """Sign in to ``console`` as its person; the session cookie's value."""
+    return staff_sign_in(base_url, console, EMAILS[console])
 
 
 def opens_console(base_url: str, cookie: str, console: str = "support") -> bool:
@@ -40,14 +51,15 @@ def opens_console(base_url: str, cookie: str, console: str = "support") -> bool:
 
 def session_rows(db: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
     return db.execute(
-        "SELECT principal_kind, principal_id, role, expires_at - created_at, revoked_at"
+        "SELECT principal_kind, staff_account_id, role, expires_at - created_at, revoked_at"
         " FROM console_sessions ORDER BY created_at"
     ).fetchall()
 
 
 def test_a_cookie_minted_from_a_key_digest_opens_no_console(
-    db: psycopg.Connection[Any], start_api: Callable[..., ApiServer]
+    db: psycopg.Connection[Any], database_url: str, start_api: Callable[..., ApiServer]
 ) -> None:
+    people(database_url)
     api = start_api()
     for console, key in (("support", SUPPORT_KEY), ("ops", OPS_KEY)):
         # Everything the old scheme needed: the digest that the README says is safe to store.
@@ -56,19 +68,20 @@ def test_a_cookie_minted_from_a_key_digest_opens_no_console(
         message = f"orders-cqrs {console} session\n{payload}".encode()
         mac = hmac.new(digest.encode(), message, hashlib.sha256).hexdigest()
         assert not opens_console(api.url, f"{payload}|{mac}", console)
-        assert opens_console(api.url, sign_in(api.url, console, key), console)
+        assert opens_console(api.url, sign_in(api.url, console), console)
     assert [(kind, role) for kind, _, role, _, _ in session_rows(db)] == [
-        ("api_key", "support"),
-        ("api_key", "ops"),
+        ("staff", "support"),
+        ("staff", "ops"),
     ]
 
 
 def test_signing_out_revokes_the_session_for_every_copy_of_its_cookie(
-    db: psycopg.Connection[Any], start_api: Callable[..., ApiServer]
+    db: psycopg.Connection[Any], database_url: str, start_api: Callable[..., ApiServer]
 ) -> None:
+    people(database_url)
     api = start_api()
-    for console, key in (("support", SUPPORT_KEY), ("ops", OPS_KEY)):
-        cookie = sign_in(api.url, console, key)
+    for console in ("support", "ops"):
+        cookie = sign_in(api.url, console)
         assert opens_console(api.url, cookie, console)
         jar = {f"orders_{console}": cookie}
         for forged in ({"Origin": "https://elsewhere.example"}, {"Sec-Fetch-Site": "cross-site"}):
@@ -83,10 +96,11 @@ def test_signing_out_revokes_the_session_for_every_copy_of_its_cookie(
 
 
 def test_a_session_ends_its_lifetime_after_sign_in(
-    db: psycopg.Connection[Any], start_api: Callable[..., ApiServer]
+    db: psycopg.Connection[Any], database_url: str, start_api: Callable[..., ApiServer]
 ) -> None:
+    people(database_url)
     api = start_api(session_lifetime_seconds="2")
-    login = httpx.post(f"{api.url}/support/login", json={"api_key": SUPPORT_KEY})
+    login = sign_in_response(api.url, "support", GRACE[1])
     assert "max-age=2;" in login.headers["set-cookie"].lower()
     cookie = login.cookies["orders_support"]
     assert opens_console(api.url, cookie)
@@ -96,24 +110,33 @@ def test_a_session_ends_its_lifetime_after_sign_in(
     assert not opens_console(api.url, cookie)
 
 
-def test_removing_a_key_from_the_settings_ends_its_sessions(
+def test_people_sign_in_as_staff_and_a_keys_session_from_before_opens_nothing(
     db: psycopg.Connection[Any], start_api: Callable[..., ApiServer]
 ) -> None:
     api = start_api()
-    cookie = sign_in(api.url)
-    assert opens_console(api.url, cookie)
-    api.stop()
-    keys = f"checkout:{CHECKOUT_KEY},support:sk_the_replacement_key,ops:{OPS_KEY}"
-    api = start_api(api_keys=keys)
+    for console, key in (("support", SUPPORT_KEY), ("ops", OPS_KEY)):
+        refused = httpx.post(f"{api.url}/{console}/login", json={"api_key": key})
+        assert refused.status_code == 422 and "API keys are for machines" in refused.text
+        assert "set-cookie" not in refused.headers
+    # A session that a support key opened before staff accounts existed, validly signed.
+    raw_id = "a-session-opened-with-a-key-before-staff-accounts"
+    db.execute(
+        "INSERT INTO console_sessions"
+        " (id_sha256, principal_kind, principal_id, display_name, role, expires_at)"
+        " VALUES (%s, 'api_key', 'support:0123456789ab', 'support:0123456789ab', 'support',"
+        "         now() + interval '1 hour')",
+        (hashlib.sha256(raw_id.encode()).hexdigest(),),
+    )
+    cookie = CookieSigner((DEV_SESSION_SECRET,)).sign(SUPPORT, raw_id)
     assert not opens_console(api.url, cookie)
-    [(_, _, _, _, revoked)] = session_rows(db)
-    assert revoked is not None  # revoked for good: putting the key back does not revive it
-    assert opens_console(api.url, sign_in(api.url, key="sk_the_replacement_key"))
+    [(kind, _, _, _, revoked)] = session_rows(db)
+    assert kind == "api_key" and revoked is not None  # revoked for good on its first use
 
 
 def test_session_secrets_rotate_the_first_signs_and_every_one_verifies(
-    db: psycopg.Connection[Any], start_api: Callable[..., ApiServer]
+    db: psycopg.Connection[Any], database_url: str, start_api: Callable[..., ApiServer]
 ) -> None:
+    people(database_url)
     api = start_api(session_secrets=OLD_SECRET)
     before = sign_in(api.url)
     api.stop()
@@ -133,12 +156,12 @@ def test_session_secrets_rotate_the_first_signs_and_every_one_verifies(
 
 
 def test_the_cookie_is_secure_only_when_a_trusted_proxy_says_https(
-    db: psycopg.Connection[Any], start_api: Callable[..., ApiServer]
+    db: psycopg.Connection[Any], database_url: str, start_api: Callable[..., ApiServer]
 ) -> None:
+    people(database_url)
+
     def set_cookie(api: ApiServer, **headers: str) -> str:
-        login = httpx.post(
-            f"{api.url}/support/login", json={"api_key": SUPPORT_KEY}, headers=headers
-        )
+        login = sign_in_response(api.url, "support", GRACE[1], **headers)
         assert login.status_code == 303
         value = login.headers["set-cookie"].lower()
         assert "httponly" in value and "samesite=strict" in value and "path=/support" in value
@@ -171,9 +194,15 @@ def test_production_refuses_to_serve_the_console_without_a_session_secret(
     assert "ORDERS_SESSION_SECRETS is required in production" in refused.stderr
 
 
-def test_cleanup_deletes_expired_sessions_and_keeps_live_ones(
+def test_cleanup_deletes_expired_sessions_and_ended_throttle_windows_and_keeps_live_ones(
     db: psycopg.Connection[Any], database_url: str
 ) -> None:
+    db.execute(
+        "INSERT INTO login_throttle (bucket, attempts, window_started_at)"
+        " SELECT 'address:10.0.' || g, 6, now() - interval '16 minutes'"
+        "   FROM generate_series(1, 1500) g"
+        " UNION ALL SELECT 'address:10.1.0.1', 3, now() - interval '1 minute'"
+    )
     db.execute(
         "INSERT INTO console_sessions"
         " (id_sha256, principal_kind, principal_id, display_name, role, created_at, expires_at)"
@@ -186,6 +215,8 @@ def test_cleanup_deletes_expired_sessions_and_keeps_live_ones(
     assert cleaned.returncode == 0, cleaned.stderr
     assert "removed 2500 expired console sessions" in cleaned.stdout
     assert db.execute("SELECT id_sha256 FROM console_sessions").fetchall() == [(live,)]
+    assert "removed 1500 ended sign-in throttle windows" in cleaned.stdout
+    assert db.execute("SELECT bucket FROM login_throttle").fetchall() == [("address:10.1.0.1",)]
 
 
 def sign_in_row(db: psycopg.Connection[Any]) -> str:

@@ -1,4 +1,4 @@
-"""The ops page in a real browser: sign in with an ops key, read the stuck-orders grid
+"""The ops page in a real browser: sign in with an ops staff account, read the stuck-orders grid
 (region × provider, coloured by age), the orders/declines chart and projection lag, and watch
 the page refresh itself when a new order gets stuck."""
 
@@ -23,6 +23,7 @@ from tests.helpers.api import (
 )
 from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.processes import ApiServer
+from tests.helpers.staff import GRACE, OLU, PASSWORD, add_staff
 
 CARD, WALLET = "sandbox-card", "sandbox-wallet"
 
@@ -44,9 +45,11 @@ def cell(page: Page, region: str, provider: str) -> Any:
 
 
 def test_the_ops_page_shows_the_stuck_grid_and_chart_and_refreshes_itself(
-    dashboards_api: ApiServer,
+    dashboards_api: ApiServer, database_url: str
 ) -> None:
     api = dashboards_api
+    add_staff(database_url, *GRACE)
+    add_staff(database_url, *OLU)
     put_product(api.url, "SKU-OPS", on_hand=100)
     for region, provider, count in (
         ("Berlin", CARD, 2),
@@ -72,13 +75,18 @@ def test_the_ops_page_shows_the_stuck_grid_and_chart_and_refreshes_itself(
 
         page.goto(f"{api.url}/ops?window=1h")
         expect(page).to_have_url(f"{api.url}/ops/login")
-        page.fill("#api_key", SUPPORT_KEY)
+        page.fill("#email", GRACE[1])
+        page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
-        expect(page.locator("#login-error")).to_have_text("That is not an ops API key.")
-        page.fill("#api_key", OPS_KEY)
-        errors.clear()  # the refused key above was a 401 on purpose
+        expect(page.locator("#login-error")).to_have_text(
+            "This account signs in at /support, not here."
+        )
+        page.fill("#email", OLU[1])
+        page.fill("#password", PASSWORD)
+        errors.clear()  # the refused sign-in above was a 403 on purpose
         page.click("button[type=submit]")
         expect(page).to_have_url(f"{api.url}/ops")
+        expect(page.locator(".session")).to_contain_text("Olu Operator")
         page.goto(f"{api.url}/ops?window=1h")
 
         expect(page.locator("[data-stuck-total]")).to_have_text("8")

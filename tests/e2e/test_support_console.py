@@ -1,4 +1,5 @@
-"""The support console, in a real browser and over plain HTTP: sign in, search, view, note."""
+"""The support console, in a real browser and over plain HTTP: a staff member signs in,
+searches, views an order and adds a note signed with their name."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from playwright.sync_api import expect, sync_playwright
 
 from orders_cqrs.readmodels.search.index import ALIAS
 from tests.helpers.api import (
-    CHECKOUT_KEY,
     SUPPORT_KEY,
     headers,
     order_body,
@@ -29,6 +29,7 @@ from tests.helpers.api import (
 )
 from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.processes import ApiServer
+from tests.helpers.staff import GRACE, OLU, PASSWORD, add_staff, staff_client
 from tests.helpers.stores import OPENSEARCH_URL, ROOT
 
 OPENSEARCH = OPENSEARCH_URL
@@ -86,9 +87,13 @@ class Console:
 
 
 @pytest.fixture
-def console(fresh_search_index: None, start_pipeline: Callable[..., ApiServer]) -> Console:
+def console(
+    fresh_search_index: None, start_pipeline: Callable[..., ApiServer], database_url: str
+) -> Console:
     require_prefix_analysis()
-    return Console(start_pipeline(projections=("summary", "search")))
+    running = Console(start_pipeline(projections=("summary", "search")))
+    add_staff(database_url, *GRACE)
+    return running
 
 
 def grace_order(customer_id: str, items: list[tuple[str, int]]) -> dict[str, Any]:
@@ -120,7 +125,7 @@ def wait_searchable(base_url: str, query: str, count: int, seconds: float = 45) 
     raise AssertionError(f"{query!r} matched {total} orders, never {count}")
 
 
-def test_an_agent_finds_orders_by_email_prefix_and_adds_a_note_in_the_browser(
+def test_a_staff_member_finds_orders_by_email_prefix_and_adds_a_signed_note_in_the_browser(
     console: Console,
 ) -> None:
     put_product(console.url, "SKU-WEB-MUG", on_hand=10, price=1250)
@@ -143,7 +148,8 @@ def test_an_agent_finds_orders_by_email_prefix_and_adds_a_note_in_the_browser(
 
             page.goto(f"{console.url}/support")
             expect(page).to_have_url(re.compile(r"/support/login\?next="))
-            page.get_by_label("Support API key").fill(SUPPORT_KEY)
+            page.get_by_label("Email").fill(GRACE[1])
+            page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             expect(page.get_by_label("Search orders")).to_be_visible()
 
@@ -189,7 +195,7 @@ def test_an_agent_finds_orders_by_email_prefix_and_adds_a_note_in_the_browser(
             )
             expect(page.locator(".note-body")).to_have_text(note, timeout=20_000)
             expect(page.locator(".freshness")).to_contain_text("as of version 2")
-            expect(page.locator(".note-author")).to_contain_text("support:")
+            expect(page.locator(".note-author")).to_have_text("Grace Hopper")
             expect(page.locator(".note-body b")).to_have_count(0)
 
             ARTIFACTS.mkdir(exist_ok=True)
@@ -203,18 +209,19 @@ def test_an_agent_finds_orders_by_email_prefix_and_adds_a_note_in_the_browser(
 
 @contextmanager
 def agent_client(base_url: str) -> Iterator[httpx.Client]:
-    """An HTTP client signed in with the support key (as the console's script posts: JSON)."""
-    with httpx.Client(base_url=base_url, follow_redirects=False, timeout=15) as client:
-        login = client.post("/support/login", json={"api_key": SUPPORT_KEY, "next": "/support"})
-        assert login.status_code == 303, login.text
+    """An HTTP client signed in as Grace (as the console's script posts: JSON)."""
+    with staff_client(base_url, GRACE[1]) as client:
         yield client
 
 
-def test_the_console_needs_a_support_key_and_keeps_it_in_a_strict_cookie(
+def test_the_console_needs_a_support_account_and_keeps_its_session_in_a_strict_cookie(
     db: psycopg.Connection[Any],
+    database_url: str,
     fresh_search_index: None,
     start_api: Callable[..., ApiServer],
 ) -> None:
+    add_staff(database_url, *GRACE)
+    add_staff(database_url, *OLU)
     api = start_api()
     with httpx.Client(base_url=api.url, follow_redirects=False, timeout=15) as anonymous:
         home = anonymous.get("/support")
@@ -224,15 +231,17 @@ def test_the_console_needs_a_support_key_and_keeps_it_in_a_strict_cookie(
         assert order.status_code == 303 and order.headers["location"].startswith("/support/login")
         login_page = anonymous.get("/support/login")
         assert login_page.status_code == 200
-        assert 'type="password"' in login_page.text and "Support API key" in login_page.text
+        assert 'type="password"' in login_page.text and 'type="email"' in login_page.text
 
-        wrong_role = anonymous.post("/support/login", json={"api_key": CHECKOUT_KEY})
+        wrong_role = anonymous.post("/support/login", json={"email": OLU[1], "password": PASSWORD})
         assert wrong_role.status_code == 403
         assert wrong_role.headers["content-type"].startswith("text/html")
-        assert "needs a support key" in wrong_role.text
+        assert "signs in at /ops" in wrong_role.text
         assert "set-cookie" not in wrong_role.headers
-        unknown = anonymous.post("/support/login", json={"api_key": "sk_not_a_key"})
-        assert unknown.status_code == 401 and "not valid" in unknown.text
+        a_key = anonymous.post("/support/login", json={"api_key": SUPPORT_KEY})
+        assert a_key.status_code == 422 and "API keys are for machines" in a_key.text
+        unknown = anonymous.post("/support/login", json={"email": GRACE[1], "password": "nope"})
+        assert unknown.status_code == 401 and "do not match" in unknown.text
 
     forged_cookie = {"orders_support": "support:x|9999999999|00"}
     with httpx.Client(base_url=api.url, cookies=forged_cookie) as forged:
@@ -240,7 +249,7 @@ def test_the_console_needs_a_support_key_and_keeps_it_in_a_strict_cookie(
 
     with agent_client(api.url) as agent:
         cookie = next(c for c in agent.cookies.jar if c.name == "orders_support")
-        assert SUPPORT_KEY not in (cookie.value or "")
+        assert PASSWORD not in (cookie.value or "")
         home = agent.get("/support")
         assert home.status_code == 200, home.text
         assert "Content-Security-Policy" in home.headers
@@ -251,7 +260,7 @@ def test_the_console_needs_a_support_key_and_keeps_it_in_a_strict_cookie(
         assert agent.post("/support/logout").status_code == 303
         assert agent.get("/support").status_code == 303
 
-    raw = httpx.post(f"{api.url}/support/login", json={"api_key": SUPPORT_KEY})
+    raw = httpx.post(f"{api.url}/support/login", json={"email": GRACE[1], "password": PASSWORD})
     set_cookie = raw.headers["set-cookie"].lower()
     assert "httponly" in set_cookie and "samesite=strict" in set_cookie
     assert "path=/support" in set_cookie
@@ -261,9 +270,10 @@ def test_the_console_needs_a_support_key_and_keeps_it_in_a_strict_cookie(
 
 
 def test_a_bad_note_is_shown_again_with_its_reason_and_a_lagging_read_catches_up(
-    db: psycopg.Connection[Any], start_pipeline: Callable[..., ApiServer]
+    db: psycopg.Connection[Any], database_url: str, start_pipeline: Callable[..., ApiServer]
 ) -> None:
     api = start_pipeline(read_wait_budget_seconds="0.3")
+    add_staff(database_url, *GRACE)
     put_product(api.url, "SKU-WEB-MUG", on_hand=10, price=1250)
     order_id = place_one(api.url, "SKU-WEB-MUG")
     with agent_client(api.url) as agent:
@@ -300,7 +310,7 @@ def test_a_bad_note_is_shown_again_with_its_reason_and_a_lagging_read_catches_up
         assert current.status_code == 200, current.text
         timeline = current.text.split('id="history"', 1)[1]
         placed, noted = timeline.index("OrderPlaced"), timeline.index("SupportNoteAdded")
-        assert placed < noted and "add_support_note" in timeline and "support:" in timeline
+        assert placed < noted and "add_support_note" in timeline and "Grace Hopper" in timeline
 
         ahead = agent.get(f"/support/orders/{order_id}", params={"min_version": 99})
         assert ahead.status_code == 503 and "Catching up" in ahead.text

@@ -141,9 +141,14 @@ class Worker:
 
 
 def run_cli(
-    database_url: str, *args: str, timeout: float = 120, **settings: str
+    database_url: str,
+    *args: str,
+    timeout: float = 120,
+    input_text: str | None = None,
+    **settings: str,
 ) -> subprocess.CompletedProcess[str]:
-    """``orders-cqrs <args>`` against the test stores (plus ``ORDERS_<KEY>`` settings)."""
+    """``orders-cqrs <args>`` against the test stores (plus ``ORDERS_<KEY>`` settings), with
+    ``input_text`` on its standard input."""
     return subprocess.run(
         [sys.executable, "-m", "orders_cqrs.entrypoints.cli", *args],
         cwd=ROOT,
@@ -151,6 +156,7 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=input_text,
     )
 
 

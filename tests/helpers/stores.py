@@ -13,7 +13,8 @@ OPENSEARCH_URL = os.environ.get("ORDERS_OPENSEARCH_URL", "http://127.0.0.1:19200
 TABLES = (
     "audit_log, idempotency_receipts, outbox, payment_attempts, refunds, shipments,"
     " support_notes, order_lines, payments, orders, products, projection_dead_letters,"
-    " projection_rebuilds, console_sessions, outbox_archive, event_log_horizon"
+    " projection_rebuilds, console_sessions, outbox_archive, event_log_horizon,"
+    " staff_accounts, login_throttle"
 )
 
 

@@ -18,10 +18,13 @@ bearer = HTTPBearer(auto_error=False, description="An API key of role checkout, 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The authenticated caller."""
+    """The authenticated caller: an API key's client, or a person signed in to a console
+    (``client_id`` ``staff:<id>``, with their ``name`` and ``email`` for the audit trail)."""
 
     role: Role
     client_id: str
+    name: str | None = None
+    email: str | None = None
 
 
 def authenticate(clients: tuple[ApiClient, ...], key: str) -> ApiClient | None:

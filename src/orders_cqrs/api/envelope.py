@@ -80,6 +80,8 @@ class Envelope:
             fingerprint=fingerprint(self.method, self.path, body),
             if_match=self.if_match,
             traceparent=self.traceparent,
+            actor_name=principal.name,
+            actor_email=principal.email,
         )
 
 

@@ -34,9 +34,11 @@ from orders_cqrs.db.console_sessions import ConsoleSessionStore
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.db.event_log import EventLog
 from orders_cqrs.db.history import OrderHistory
+from orders_cqrs.db.login_throttle import LoginThrottle
 from orders_cqrs.db.lookups import WriteModelLookups
 from orders_cqrs.db.outbox_archive import OutboxArchive
 from orders_cqrs.db.rebuilds import RebuildRegistry
+from orders_cqrs.db.staff_accounts import StaffAccounts
 from orders_cqrs.observability.prometheus_api import PrometheusApi
 from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards
@@ -49,6 +51,8 @@ from orders_cqrs.readmodels.rebuild import BlueGreenTarget
 from orders_cqrs.readmodels.search.reader import SupportSearch
 from orders_cqrs.readmodels.summary.reader import SummaryReader
 from orders_cqrs.relay.relay import Relay
+from orders_cqrs.staff.passwords import Passwords
+from orders_cqrs.staff.signin import StaffSignIn, ThrottleRules
 from orders_cqrs.web.session import ConsoleSessions, CookieSigner
 from orders_cqrs.write.executor import Executor
 from orders_cqrs.write.payments.authorization import PaymentAuthorizer, PaymentSettings
@@ -163,8 +167,28 @@ class Container:
             CookieSigner(settings.session_keys),
             lifetime_seconds=settings.session_lifetime_seconds,
             proxies=settings.proxy_networks,
-            api_clients=self.api_clients,
         )
+
+    @cached_property
+    def staff_accounts(self) -> StaffAccounts:
+        """The people who may sign in to the consoles."""
+        return StaffAccounts(self.engine)
+
+    @cached_property
+    def staff_sign_in(self) -> StaffSignIn:
+        """Sign-in by email and password, throttled per account and per address."""
+        settings = self.settings
+        rules = ThrottleRules.of(
+            settings.login_max_failures,
+            settings.login_max_failures_per_address,
+            settings.login_window_seconds,
+        )
+        return StaffSignIn(self.staff_accounts, self.login_throttle, Passwords(), rules)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        """Sign-in attempts counted per account and per address."""
+        return LoginThrottle(self.engine, window_seconds=self.settings.login_window_seconds)
 
     @cached_property
     def backfill(self) -> Backfill:

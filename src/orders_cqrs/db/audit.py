@@ -9,8 +9,8 @@ from orders_cqrs.db.session import Session
 
 _APPEND = """
 INSERT INTO audit_log (actor, command, command_id, idempotency_key, order_id, version_before,
-                       version_after, outcome, reason, problem_type)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                       version_after, outcome, reason, problem_type, actor_name, actor_email)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 
 
@@ -28,6 +28,8 @@ class AuditEntry:
     outcome: str
     reason: str | None = None
     problem_type: str | None = None
+    actor_name: str | None = None  # a person's, as it was when they acted
+    actor_email: str | None = None
 
 
 class AuditRepository:
@@ -51,5 +53,7 @@ class AuditRepository:
                 entry.outcome,
                 entry.reason,
                 entry.problem_type,
+                entry.actor_name,
+                entry.actor_email,
             ),
         )

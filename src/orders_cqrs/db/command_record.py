@@ -30,9 +30,10 @@ WITH clock AS (SELECT clock_timestamp() AS at), events AS (
          aggregate_version integer, event_type text, schema_version smallint, payload jsonb)
 ), audit AS (
   INSERT INTO audit_log (actor, command, command_id, idempotency_key, order_id,
-                         version_before, version_after, outcome, occurred_at)
+                         version_before, version_after, outcome, occurred_at, actor_name,
+                         actor_email)
   SELECT %(actor)s, %(command)s, %(command_id)s, %(key)s, %(order_id)s, %(version_before)s,
-         %(version_after)s, 'accepted', clock.at
+         %(version_after)s, 'accepted', clock.at, %(actor_name)s, %(actor_email)s
     FROM clock
 )"""
 _RECORD = (
@@ -117,4 +118,6 @@ def _events_and_audit(
         "order_id": audit.order_id,
         "version_before": audit.version_before,
         "version_after": audit.version_after,
+        "actor_name": audit.actor_name,
+        "actor_email": audit.actor_email,
     }

@@ -12,10 +12,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orders_cqrs.db.tables import console_sessions
+from orders_cqrs.db.tables import console_sessions, staff_accounts
+
+STAFF = "staff"  # the principal kind of a staff account's session
 
 # One bounded batch of expired rows. The outer ``expires_at < now()`` is re-checked by
 # PostgreSQL on the row it finally deletes, whatever the plan (see ``db/receipts.py``).
@@ -33,13 +35,14 @@ _DELETE_EXPIRED = text(
 
 @dataclass(frozen=True, slots=True)
 class SessionPrincipal:
-    """Who a session belongs to: an API key today (``api_key``, its client id), a staff
-    account later; ``role`` is the console it opens."""
+    """Who a session belongs to: a staff account (``staff``, its id) with the name and email
+    it has now; ``role`` is the console it opens."""
 
     kind: str
     id: str
     display_name: str
     role: str
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,7 @@ class ConsoleSessionStore:
                 principal_id=principal.id,
                 display_name=principal.display_name,
                 role=principal.role,
+                staff_account_id=int(principal.id) if principal.kind == STAFF else None,
                 expires_at=func.now() + timedelta(seconds=lifetime_seconds),
             )
             .returning(console_sessions.c.expires_at)
@@ -82,12 +86,23 @@ class ConsoleSessionStore:
         return OpenedSession(raw_id=raw_id, expires_at=expires_at)
 
     async def find(self, raw_id: str) -> SessionPrincipal | None:
-        """The principal of a live session: unrevoked and unexpired, now."""
-        c = console_sessions.c
-        query = select(c.principal_kind, c.principal_id, c.display_name, c.role).where(
-            c.id_sha256 == session_digest(raw_id),
-            c.revoked_at.is_(None),
-            c.expires_at > func.now(),
+        """The principal of a live session: unrevoked, unexpired and, for a staff account's,
+        its account enabled and still of the session's role, now (one indexed join per page:
+        disabling an account ends its sessions on their next request)."""
+        c, a = console_sessions.c, staff_accounts.c
+        query = (
+            select(c.principal_kind, c.principal_id, func.coalesce(a.name, c.display_name))
+            .add_columns(c.role, a.email)
+            .select_from(console_sessions.outerjoin(staff_accounts, a.id == c.staff_account_id))
+            .where(
+                c.id_sha256 == session_digest(raw_id),
+                c.revoked_at.is_(None),
+                c.expires_at > func.now(),
+                or_(
+                    c.staff_account_id.is_(None),
+                    and_(a.disabled_at.is_(None), a.role == c.role),
+                ),
+            )
         )
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()

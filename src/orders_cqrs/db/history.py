@@ -27,7 +27,8 @@ _EVENTS = text(
 )
 _REFUSED = text(
     """
-    SELECT occurred_at, actor, command, command_id, version_before, reason, problem_type
+    SELECT occurred_at, actor, command, command_id, version_before, reason, problem_type,
+           actor_name, actor_email
       FROM audit_log
      WHERE order_id = :id AND outcome = 'rejected'
      ORDER BY id
@@ -50,6 +51,8 @@ class HistoryEntry:
     event_id: str | None = None
     reason: str | None = None
     problem_type: str | None = None
+    actor_name: str | None = None  # a person's (console commands), as it was then
+    actor_email: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """As the API shows it (the members of the other kind left out)."""
@@ -58,6 +61,8 @@ class HistoryEntry:
             "at": self.at.isoformat(),
             "version": self.version,
             "actor": self.actor,
+            "actor_name": self.actor_name,
+            "actor_email": self.actor_email,
             "command": self.command,
             "command_id": self.command_id,
         }
@@ -98,6 +103,8 @@ def _event(row: Any) -> HistoryEntry:
         version=int(row.aggregate_version),
         event_type=row.event_type,
         event_id=str(row.event_id),
+        actor_name=headers.get("actor_name"),
+        actor_email=headers.get("actor_email"),
     )
 
 
@@ -111,4 +118,6 @@ def _refusal(row: Any) -> HistoryEntry:
         version=row.version_before,
         reason=row.reason,
         problem_type=row.problem_type,
+        actor_name=row.actor_name,
+        actor_email=row.actor_email,
     )

@@ -45,8 +45,9 @@ _LOAD_SQL = """
                 'created_at', r.created_at) ORDER BY r.created_at, r.id), '[]')
               FROM refunds r WHERE r.order_id = o.id) AS refund_list,
            (SELECT coalesce(json_agg(json_build_object(
-                'id', n.id, 'author', n.author, 'body', n.body,
-                'created_at', n.created_at) ORDER BY n.created_at, n.id), '[]')
+                'id', n.id, 'author', n.author, 'author_name', n.author_name,
+                'body', n.body, 'created_at', n.created_at)
+                ORDER BY n.created_at, n.id), '[]')
               FROM support_notes n WHERE n.order_id = o.id) AS note_list
       FROM orders o
       JOIN payments p ON p.order_id = o.id
@@ -101,7 +102,7 @@ def _order_from_row(m: dict[str, Any]) -> Order:
             for r in m["refund_list"]
         ),
         notes=tuple(
-            Note(UUID(n["id"]), n["author"], n["body"], _ts(n["created_at"]))
+            Note(UUID(n["id"]), n["author"], n["body"], _ts(n["created_at"]), n["author_name"])
             for n in m["note_list"]
         ),
     )
@@ -148,7 +149,8 @@ _INSERT_REFUND = (
     "INSERT INTO refunds (id, order_id, amount, reason, created_at) VALUES (%s, %s, %s, %s, %s)"
 )
 _INSERT_NOTE = (
-    "INSERT INTO support_notes (id, order_id, author, body, created_at) VALUES (%s, %s, %s, %s, %s)"
+    "INSERT INTO support_notes (id, order_id, author, body, created_at, author_name)"
+    " VALUES (%s, %s, %s, %s, %s, %s)"
 )
 _UPSERT_SHIPMENT = """
 INSERT INTO shipments (order_id, carrier, tracking_number, shipped_at, delivered_at)
@@ -215,7 +217,8 @@ class OrderRepository:
     async def add_note(self, order_id: UUID, note: Note) -> None:
         """Record a support note."""
         self._session.later(
-            _INSERT_NOTE, (note.id, order_id, note.author, note.body, note.created_at)
+            _INSERT_NOTE,
+            (note.id, order_id, note.author, note.body, note.created_at, note.author_name),
         )
 
     async def save_shipment(self, order_id: UUID, shipment: Shipment) -> None:

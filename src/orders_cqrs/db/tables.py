@@ -189,6 +189,7 @@ support_notes = Table(
     Column("id", Uuid, primary_key=True),
     Column("order_id", Uuid, ForeignKey("orders.id"), nullable=False),
     Column("author", String(64), nullable=False),
+    Column("author_name", String(200)),  # the person's name when they wrote it (staff)
     Column("body", String(2000), nullable=False),
     _ts("created_at", nullable=False),
     Index(None, "order_id"),
@@ -228,6 +229,9 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("reason", String(1000)),
     Column("problem_type", String(64)),
+    # A person's name and email as they were when they acted (console commands only).
+    Column("actor_name", String(200)),
+    Column("actor_email", String(254)),
     Index(None, "order_id"),
 )
 
@@ -344,8 +348,8 @@ projection_rebuilds = Table(
 
 # Console sign-ins (``db/console_sessions.py``). The browser holds only a random id, signed
 # with the server's secret; the row holds its SHA-256 (a leaked table mints no cookie), who
-# signed in and until when. The principal is a kind and an id so that a staff account can be
-# one later, beside the API keys of today (``api_key`` + the key's client id).
+# signed in and until when. The principal is a kind and an id: a staff account (``staff``, its
+# id, also in ``staff_account_id`` so that the guard can join the account on every page).
 console_sessions = Table(
     "console_sessions",
     metadata,
@@ -361,4 +365,37 @@ console_sessions = Table(
     CheckConstraint("expires_at > created_at", name="expires_after_creation"),
     Index("ix_console_sessions_expires_at", "expires_at"),
     Index("ix_console_sessions_principal", "principal_kind", "principal_id"),
+    Column("staff_account_id", BigInteger, ForeignKey("staff_accounts.id", ondelete="CASCADE")),
+    CheckConstraint(
+        "(principal_kind = 'staff') = (staff_account_id IS NOT NULL)",
+        name="staff_session_has_account",
+    ),
+    Index(None, "staff_account_id"),
+)
+
+# The people who sign in to the consoles (``db/staff_accounts.py``). Emails are stored
+# lowercased, so the unique constraint is case-insensitive.
+staff_accounts = Table(
+    "staff_accounts",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    _ts("created_at", nullable=False, default_now=True),
+    _ts("disabled_at"),
+    CheckConstraint("role IN ('support', 'ops')", name="staff_role"),
+    CheckConstraint("email = lower(email)", name="email_lowercase"),
+)
+
+# Sign-in attempts per bucket (an account's email digest, a client address) in a fixed
+# window (``db/login_throttle.py``).
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("bucket", String(100), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    _ts("window_started_at", nullable=False),
+    Index(None, "window_started_at"),
 )

@@ -266,14 +266,22 @@ class Order:
             {"refund_id": str(refund_id), "amount": amount, "reason": reason, "full": full},
         )
 
-    def add_note(self, *, note_id: UUID, author: str, body: str, now: datetime) -> None:
-        """Support writes down what happened; allowed in every status."""
-        self.notes = (*self.notes, Note(note_id, author, body, now))
-        self._record(
-            EventType.SUPPORT_NOTE_ADDED,
-            now,
-            {"note_id": str(note_id), "author": author, "body": body},
-        )
+    def add_note(
+        self,
+        *,
+        note_id: UUID,
+        author: str,
+        body: str,
+        now: datetime,
+        author_name: str | None = None,
+    ) -> None:
+        """Support writes down what happened; allowed in every status. ``author`` is who sent
+        it (``staff:<id>`` or an API client), ``author_name`` the person's name, if a person."""
+        self.notes = (*self.notes, Note(note_id, author, body, now, author_name))
+        facts = {"note_id": str(note_id), "author": author, "body": body}
+        if author_name is not None:
+            facts["author_name"] = author_name
+        self._record(EventType.SUPPORT_NOTE_ADDED, now, facts)
 
     # ----------------------------------------------------------------- internals
     def _release_stock(self) -> tuple[OrderLine, ...]:

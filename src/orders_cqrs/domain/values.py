@@ -120,6 +120,7 @@ class Note:
     author: str
     body: str
     created_at: datetime
+    author_name: str | None = None  # a staff member's name when they wrote it
 
 
 def iso(moment: datetime | None) -> str | None:

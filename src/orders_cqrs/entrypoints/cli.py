@@ -18,6 +18,7 @@ from orders_cqrs.entrypoints.operations import (
     register_operations,
     with_container,
 )
+from orders_cqrs.entrypoints.staff import staff_app
 from orders_cqrs.observability.build_info import declare_build_info
 from orders_cqrs.observability.discovery import register_target
 from orders_cqrs.observability.logging import configure_from
@@ -120,6 +121,7 @@ def dev() -> None:
         for pair in DEV_API_KEYS.split(","):
             role, key = pair.split(":", 1)
             typer.echo(f"  {role:9} {key}")
+    _seed_staff()
     typer.echo(
         f"serving on http://{settings.host}:{settings.port} with the relay and projectors"
         " in-process  (Ctrl-C stops)"
@@ -127,6 +129,19 @@ def dev() -> None:
     if register_target(settings.prometheus_sd_dir, "orders-dev", settings.host, settings.port):
         typer.echo(f"registered with Prometheus through {settings.prometheus_sd_dir}")
     _serve("orders_cqrs.entrypoints.app:create_dev_app")
+
+
+def _seed_staff() -> None:
+    """The demo staff accounts, printed: people sign in to the consoles with these."""
+    from orders_cqrs.tooling.demo import seed_demo_staff
+
+    settings = get_settings()
+    if settings.environment == "production":
+        typer.echo("production: no demo staff accounts (orders-cqrs staff add creates one)")
+        return
+    typer.echo("dev staff accounts (sign in at /support and /ops; development only):")
+    for _name, email, role, password in asyncio.run(seed_demo_staff(settings)):
+        typer.echo(f"  {role:9} {email}  {password}")
 
 
 @app.command()
@@ -243,6 +258,7 @@ def reconcile(
 
 
 register_operations(app)
+app.add_typer(staff_app, name="staff", help="Named accounts of the people who use the consoles.")
 
 if __name__ == "__main__":
     app()

@@ -293,9 +293,10 @@ def cleanup(
         0.0, min=0, help="run again every N seconds until stopped (0: once)"
     ),
 ) -> None:
-    """Delete expired idempotency receipts and console sessions, archive published outbox rows
-    past the retention (and prune the archive if it has one), then remove dead rebuilds'
-    consumer groups; all in bounded batches. Run it periodically (cron, a timer, ``--every``)."""
+    """Delete expired idempotency receipts, console sessions and sign-in throttle windows,
+    archive published outbox rows past the retention (and prune the archive if it has one),
+    then remove dead rebuilds' consumer groups; all in bounded batches. Run it periodically
+    (cron, a timer, ``--every``)."""
     while True:
         _cleanup_once()
         if every <= 0:
@@ -335,10 +336,19 @@ def _cleanup_once() -> None:
 
     typer.echo(f"removed {with_container(receipts, commands=True)} expired idempotency receipts")
     typer.echo(f"removed {with_container(sessions)} expired console sessions")
+    typer.echo(f"removed {with_container(_ended_throttles)} ended sign-in throttle windows")
     with_container(_archive_outbox)
     removed = with_container(groups)
     named = f": {', '.join(removed)}" if removed else ""
     typer.echo(f"removed {len(removed)} consumer group(s) of rebuilds that died{named}")
+
+
+async def _ended_throttles(container: Container) -> int:
+    """Sign-in attempt counts whose window is over (bounded batches, short transactions)."""
+    total = 0
+    while removed := await container.login_throttle.delete_ended(SESSION_BATCH):
+        total += removed
+    return total
 
 
 async def _archive_outbox(container: Container) -> None:

@@ -237,3 +237,9 @@ DB_POOL_CHECKOUT_WAIT_SECONDS = Histogram(
     "Time a caller waited for a pooled connection (a new connection's connect included).",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+# ================================================================ consoles: staff sign-in
+CONSOLE_SIGN_INS = Counter(
+    "orders_console_sign_ins_total",
+    "Staff sign-in attempts to a console, by outcome (signed_in, refused, throttled).",
+    ["console", "outcome"],
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orders_cqrs.bootstrap import open_container
 from orders_cqrs.config import Settings
+from orders_cqrs.staff.passwords import Passwords
 
 DEMO_PRODUCTS: tuple[tuple[str, str, int, int], ...] = (
     ("SKU-MUG-01", "Enamel camping mug", 1499, 120),
@@ -29,3 +30,30 @@ async def seed_demo_products(settings: Settings) -> int:
             )
         await uow.commit()
     return len(DEMO_PRODUCTS)
+
+
+# One staff account per console, for a laptop: printed by ``orders-cqrs dev`` (never in
+# production, where ``dev`` seeds none).
+DEMO_STAFF: tuple[tuple[str, str, str, str], ...] = (
+    ("Dana Demo (support)", "support@orders.example", "support", "dev-support-password"),
+    ("Olu Demo (ops)", "ops@orders.example", "ops", "dev-ops-password"),
+)
+
+
+async def seed_demo_staff(settings: Settings) -> tuple[tuple[str, str, str, str], ...]:
+    """Make sure every demo account exists, is enabled and has its demo password (a password
+    that still matches is left alone, so a restart signs nobody out); returns them."""
+    passwords = Passwords()
+    async with open_container(settings) as container:
+        accounts = container.staff_accounts
+        for name, email, role, password in DEMO_STAFF:
+            account = await accounts.by_email(email)
+            if account is None:
+                hashed = passwords.hash(password)
+                await accounts.add(name=name, email=email, role=role, password_hash=hashed)
+                continue
+            if not passwords.verify(account.password_hash, password):
+                await accounts.set_password(email, passwords.hash(password))
+            if account.disabled_at is not None:
+                await accounts.enable(email)
+    return DEMO_STAFF

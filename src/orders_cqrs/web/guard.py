@@ -18,15 +18,19 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from opensearchpy.exceptions import ConnectionError as SearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout as SearchTimeout
+from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orders_cqrs.api.auth import Principal
+from orders_cqrs.api.envelope import Envelope, trace_context
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.failures.stores import StoreError
+from orders_cqrs.observability.request_context import current_traceparent
 from orders_cqrs.web.forms import FormError
 from orders_cqrs.web.render import error_page, secured
-from orders_cqrs.web.session import SUPPORT
+from orders_cqrs.web.session import SUPPORT, acting_principal
+from orders_cqrs.write.context import CommandContext
 
 log = structlog.get_logger(__name__)
 UNAVAILABLE = (
@@ -53,15 +57,32 @@ def container_of(request: Request) -> Container:
 
 async def current_agent(request: Request) -> Principal:
     """The signed-in support agent; ``LoginRequired`` otherwise."""
-    principal = await container_of(request).console_sessions.signed_in(request, SUPPORT)
-    if principal is None:
+    session = await container_of(request).console_sessions.signed_in(request, SUPPORT)
+    if session is None:
         raise LoginRequired
     if request.method == "POST":
         same_site_form(request)
-    return Principal(role=SUPPORT.role, client_id=principal.id)
+    return acting_principal(session)
 
 
 Agent = Annotated[Principal, Depends(current_agent)]
+
+
+def agent_context(
+    request: Request,
+    agent: Principal,
+    command: str,
+    body: BaseModel | None,
+    idempotency_key: str,
+    *,
+    if_match: int | None = None,
+) -> CommandContext:
+    """The context of a command a signed-in person sends from a console page: the same
+    envelope as the API's (fingerprint of method, path and body; trace context), acting as
+    ``staff:<id>`` with their name and email, which the audit row and the events keep."""
+    traceparent = current_traceparent() or trace_context(request.headers.get("traceparent"))
+    envelope = Envelope(request.method, request.url.path, idempotency_key, if_match, traceparent)
+    return envelope.context(command, agent, body)
 
 
 def same_site_form(request: Request) -> None:

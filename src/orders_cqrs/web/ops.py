@@ -1,9 +1,9 @@
 """The ops page: projection lag and dead letters, stuck orders by region × provider, and a
 chart of orders and declines. Server-rendered; a small script refreshes the live part.
 
-Sign-in is the console pattern with an ops key: the key is checked once and the browser keeps
+Sign-in is the console pattern: an ops staff account's email and password, checked once, and
 a session cookie scoped to ``/ops`` (``web/session.py``). A ``Bearer`` ops key works too
-(curl, scripts).
+(curl, scripts: machines).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from orders_cqrs.api.auth import authenticate
+from orders_cqrs.api.auth import Principal, authenticate
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.web.forms import form_fields
@@ -26,7 +26,8 @@ from orders_cqrs.web.ops_chart import orders_chart
 from orders_cqrs.web.ops_grid import stuck_grid
 from orders_cqrs.web.ops_lag import lag_history
 from orders_cqrs.web.render import error_page, page, secured
-from orders_cqrs.web.session import OPS
+from orders_cqrs.web.session import OPS, acting_principal
+from orders_cqrs.web.signin import sign_in
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/ops", include_in_schema=False)
@@ -41,15 +42,24 @@ WINDOWS: dict[str, tuple[str, timedelta]] = {
 STEPS = {"minute": 60, "hour": 3600, "day": 86_400}
 
 
-async def operator(request: Request) -> str | None:
-    """The signed-in ops principal's id: the session cookie, or an ops key as a Bearer token."""
+async def operator_principal(request: Request) -> Principal | None:
+    """Who is on the ops page: a signed-in ops person (``staff:<id>``, name, email), or a
+    script with an ops key as a Bearer token; None for anybody else."""
     container = container_of(request)
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and key:
         found = authenticate(container.api_clients, key.strip())
-        return found.client_id if found is not None and found.role == OPS.role else None
-    principal = await container.console_sessions.signed_in(request, OPS)
-    return None if principal is None else principal.id
+        if found is None or found.role != OPS.role:
+            return None
+        return Principal(role=found.role, client_id=found.client_id)
+    session = await container.console_sessions.signed_in(request, OPS)
+    return None if session is None else acting_principal(session)
+
+
+async def operator(request: Request) -> str | None:
+    """The ops principal's id (``staff:<id>`` or an ops key's client id), if any."""
+    principal = await operator_principal(request)
+    return None if principal is None else principal.client_id
 
 
 @router.get("/login")
@@ -60,17 +70,14 @@ async def login_form(request: Request) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """An ops key gets a session cookie; any other key a refusal."""
+    """An ops account's email and password get a session cookie; anything else the form."""
     if cross_site(request):
         return _refused(request)
-    key = (await form_fields(request)).get("api_key", "").strip()
-    client = authenticate(container_of(request).api_clients, key) if key else None
-    if client is None or client.role != OPS.role:
-        error = "Enter your ops API key." if not key else "That is not an ops API key."
-        return page(request, "ops_login.html", {"error": error}, status_code=401 if key else 422)
-    response = RedirectResponse("/ops", status_code=303)
-    await container_of(request).console_sessions.start(request, response, OPS, client)
-    return secured(response)
+    fields = await form_fields(request)
+    answer = await sign_in(
+        request, OPS, fields, template="ops_login.html", target="/ops", context={"error": None}
+    )
+    return secured(answer)
 
 
 @router.post("/logout")
@@ -100,14 +107,15 @@ def _refused(request: Request) -> Response:
 @router.get("")
 async def ops_page(request: Request, window: str = "6h", partial: bool = False) -> Response:
     """The page (or, for the refresh script, only its live part)."""
-    client_id = await operator(request)
-    if client_id is None:
+    agent = await operator_principal(request)
+    if agent is None:
         if partial:
             return secured(Response("sign in again", status_code=401))
         return secured(RedirectResponse("/ops/login", status_code=303))
     chosen = window if window in WINDOWS else "6h"
     context = {
-        "client_id": client_id,
+        "client_id": agent.client_id,
+        "operator_name": agent.name,
         "window": chosen,
         "windows": list(WINDOWS),
         "refresh_seconds": REFRESH_SECONDS,

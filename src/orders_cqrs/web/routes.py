@@ -14,13 +14,11 @@ from fastapi.responses import RedirectResponse
 from opensearchpy.exceptions import NotFoundError, TransportError
 from redis.exceptions import RedisError
 
-from orders_cqrs.api.auth import Principal, authenticate
-from orders_cqrs.api.envelope import fingerprint, trace_context
+from orders_cqrs.api.auth import Principal
 from orders_cqrs.api.schemas import NoteIn
 from orders_cqrs.domain import commands
 from orders_cqrs.domain.errors import DomainError, OrderNotFound
 from orders_cqrs.domain.values import OrderStatus, PaymentState
-from orders_cqrs.observability.request_context import current_traceparent
 from orders_cqrs.readmodels.freshness import NotYetProjected
 from orders_cqrs.readmodels.search.reader import BadCursor
 from orders_cqrs.readmodels.summary.reader import SummaryRead
@@ -34,10 +32,10 @@ from orders_cqrs.web.forms import (
     note_body,
     safe_next,
 )
-from orders_cqrs.web.guard import Agent, PageRoute, container_of, same_site_form
+from orders_cqrs.web.guard import Agent, PageRoute, agent_context, container_of, same_site_form
 from orders_cqrs.web.render import error_page, page, search_row
 from orders_cqrs.web.session import SUPPORT
-from orders_cqrs.write.context import CommandContext
+from orders_cqrs.web.signin import sign_in
 from orders_cqrs.write.errors import IdempotencyMismatch, RequestInFlight
 
 router = APIRouter(prefix="/support", include_in_schema=False, route_class=PageRoute)
@@ -54,22 +52,14 @@ async def login_form(request: Request) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """Check the key: a support key gets a session cookie, any other key a refusal."""
+    """Check the email and password: a support account gets a session cookie."""
     same_site_form(request)
     fields = await form_fields(request)
     target = safe_next(fields.get("next"))
-    key = fields.get("api_key", "").strip()
-    client = authenticate(container_of(request).api_clients, key) if key else None
-    if client is None:
-        message = "That key is not valid." if key else "Enter your support API key."
-        context = {"next": target, "error": message}
-        return page(request, "login.html", context, status_code=401 if key else 422)
-    if client.role != SUPPORT.role:
-        detail = f"This is a {client.role} key. The support console needs a support key."
-        return error_page(request, 403, "Not a support key", detail, retry="/support/login")
-    response = RedirectResponse(target, status_code=303)
-    await container_of(request).console_sessions.start(request, response, SUPPORT, client)
-    return response
+    context = {"next": target}
+    return await sign_in(
+        request, SUPPORT, fields, template="login.html", target=target, context=context
+    )
 
 
 @router.post("/logout")
@@ -162,14 +152,7 @@ async def add_note(request: Request, order_id: UUID, agent: Agent) -> Response:
 async def _run_note(request: Request, agent: Principal, order_id: UUID, text: str, key: str) -> int:
     """The command through the executor, fingerprinted like the API; the new version."""
     body = NoteIn(body=text)
-    ctx = CommandContext(
-        command="add_support_note",
-        actor=agent.client_id,
-        client_id=agent.client_id,
-        idempotency_key=key,
-        fingerprint=fingerprint(request.method, request.url.path, body),
-        traceparent=current_traceparent() or trace_context(request.headers.get("traceparent")),
-    )
+    ctx = agent_context(request, agent, "add_support_note", body, key)
     command = commands.AddSupportNote(order_id, body.body)
     outcome = await container_of(request).executor.execute(command, ctx)
     return int(json.loads(outcome.body)["version"])

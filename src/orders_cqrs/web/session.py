@@ -4,10 +4,14 @@ One scheme for both consoles, one cookie each (the support console's and the ops
 differ in name, path and signature domain, so a support cookie never passes for an ops one).
 The cookie is ``<random id>.<HMAC>``: the HMAC is keyed with a server secret
 (``ORDERS_SESSION_SECRETS``, the first signs, every one verifies, so secrets rotate without
-signing everybody out), never with anything derived from an API key. The session itself is a
-row (``db/console_sessions.py``) that ends at issue time + ``ORDERS_SESSION_LIFETIME_SECONDS``,
-at sign-out, or when its key is no longer configured: an id that is signed but has no live row
-opens nothing.
+signing everybody out), never with anything derived from a password or a key. The session
+itself is a row (``db/console_sessions.py``) of a staff account that ends at issue time +
+``ORDERS_SESSION_LIFETIME_SECONDS``, at sign-out, when the account is disabled or its password
+set anew: an id that is signed but has no live row of an enabled account opens nothing.
+
+People sign in as staff accounts, never with an API key (keys are for machines): a session
+of any other principal kind, such as one opened with a key before staff accounts existed,
+is revoked on its next use.
 """
 
 from __future__ import annotations
@@ -18,16 +22,17 @@ import hmac
 import ipaddress
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Literal
+from typing import Literal, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orders_cqrs.config import ApiClient, ProxyNetwork, Role
-from orders_cqrs.db.console_sessions import ConsoleSessionStore, SessionPrincipal
+from orders_cqrs.api.auth import Principal
+from orders_cqrs.config import ProxyNetwork, Role
+from orders_cqrs.db.console_sessions import STAFF, ConsoleSessionStore, SessionPrincipal
+from orders_cqrs.db.staff_accounts import StaffAccount
 from orders_cqrs.observability.request_context import note_client
 
-API_KEY = "api_key"  # the principal kind of a key's session (a staff account will be another)
 SAMESITE: Literal["strict"] = "strict"  # not even sent on a link from another site
 
 
@@ -73,21 +78,58 @@ class CookieSigner:
         return raw_id if valid else None
 
 
+def _peer(request: Request) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if request.client is None:
+        return None
+    try:
+        return ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return None
+
+
 def is_https(request: Request, proxies: tuple[ProxyNetwork, ...]) -> bool:
     """Did the browser come over TLS? Directly, or per ``X-Forwarded-Proto`` from a proxy we
     trust (anyone else can send that header)."""
     if request.url.scheme == "https":
         return True
     forwarded = request.headers.get("x-forwarded-proto", "")
-    if not forwarded or request.client is None or not proxies:
-        return False
-    try:
-        peer = ipaddress.ip_address(request.client.host)
-    except ValueError:
+    peer = _peer(request)
+    if not forwarded or peer is None or not proxies:
         return False
     # The first value is what the outermost proxy saw from the browser.
     first = forwarded.split(",", 1)[0].strip().lower()
     return first == "https" and any(peer in network for network in proxies)
+
+
+def client_address(request: Request, proxies: tuple[ProxyNetwork, ...]) -> str:
+    """The browser's address, as sign-in throttling counts it: the peer, or behind proxies we
+    trust, the nearest ``X-Forwarded-For`` hop that is not one of them (the hops further
+    left are whatever the client chose to send)."""
+    peer = _peer(request)
+    if peer is None:
+        return "unknown"
+    if not any(peer in network for network in proxies):
+        return str(peer)
+    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",")]
+    for hop in reversed(hops):
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return str(peer)  # a garbled chain: count the proxy, the one hop we know
+        if not any(address in network for network in proxies):
+            return str(address)
+    return str(peer)
+
+
+def acting_principal(session: SessionPrincipal) -> Principal:
+    """The principal a console request acts as: ``staff:<id>`` (receipts are scoped per
+    person, audit rows and events name them) with the person's name and email."""
+    return Principal(
+        role=cast(Role, session.role),  # a console's role: support or ops
+        client_id=f"{STAFF}:{session.id}",
+        name=session.display_name,
+        email=session.email,
+    )
 
 
 class ConsoleSessions:
@@ -100,22 +142,20 @@ class ConsoleSessions:
         *,
         lifetime_seconds: int,
         proxies: tuple[ProxyNetwork, ...],
-        api_clients: tuple[ApiClient, ...],
     ) -> None:
         self._store = store
         self._signer = signer
         self._lifetime = lifetime_seconds
         self._proxies = proxies
-        # Only keys configured now may hold a session: a key removed from ORDERS_API_KEYS
-        # takes its sessions with it on their next use.
-        self._keys = {(c.role, c.client_id) for c in api_clients}
 
     async def start(
-        self, request: Request, response: Response, console: Console, client: ApiClient
+        self, request: Request, response: Response, console: Console, account: StaffAccount
     ) -> None:
-        """Open a session for ``client`` (already checked to be of the console's role) and set
-        its cookie on ``response``."""
-        principal = SessionPrincipal(API_KEY, client.client_id, client.client_id, client.role)
+        """Open a session for ``account`` (its password checked, its role the console's) and
+        set its cookie on ``response``."""
+        principal = SessionPrincipal(
+            STAFF, str(account.id), account.name, console.role, account.email
+        )
         opened = await self._store.open(principal, self._lifetime)
         response.set_cookie(
             console.cookie,
@@ -136,10 +176,8 @@ class ConsoleSessions:
         principal = await self._store.find(raw_id)
         if principal is None or principal.role != console.role:
             return None
-        if principal.kind != API_KEY:
-            return None  # no other kind exists yet
-        if (principal.role, principal.id) not in self._keys:
-            await self._store.revoke(raw_id)  # its key is gone: so is the session, for good
+        if principal.kind != STAFF:
+            await self._store.revoke(raw_id)  # a key's session: people sign in as themselves
             return None
         note_client(principal.id)  # the request log names who is signed in
         return principal

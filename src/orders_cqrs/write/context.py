@@ -42,6 +42,10 @@ class CommandContext:
     fingerprint: str
     if_match: int | None = None
     traceparent: str | None = None
+    # A person's name and email when one sent the command from a console (``actor`` is then
+    # ``staff:<id>``); kept in the audit row and every event's headers as they were then.
+    actor_name: str | None = None
+    actor_email: str | None = None
     command_id: UUID = field(default_factory=uuid4)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     trail: Trail = field(default_factory=Trail, compare=False, repr=False)
@@ -53,6 +57,10 @@ class CommandContext:
             "command": self.command,
             "actor": self.actor,
         }
+        if self.actor_name is not None:
+            headers["actor_name"] = self.actor_name
+        if self.actor_email is not None:
+            headers["actor_email"] = self.actor_email
         if self.traceparent is not None:
             headers["traceparent"] = self.traceparent
         return headers

@@ -278,4 +278,6 @@ def _audit_row(
         outcome=outcome,
         reason=reason,
         problem_type=problem_type,
+        actor_name=ctx.actor_name,
+        actor_email=ctx.actor_email,
     )

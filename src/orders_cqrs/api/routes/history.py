@@ -25,7 +25,16 @@ class HistoryEntryView(BaseModel):
     version: int | None = Field(
         description="The event's version; for a refusal, the version it was refused at."
     )
-    actor: str | None = Field(description="Who sent the command (API client or person).")
+    actor: str | None = Field(
+        description="Who sent the command: an API client (`support:<hex>`) or a staff"
+        " account (`staff:<id>`)."
+    )
+    actor_name: str | None = Field(
+        default=None, description="A staff member's name, as it was when they acted."
+    )
+    actor_email: str | None = Field(
+        default=None, description="A staff member's email, as it was when they acted."
+    )
     command: str | None
     command_id: str | None
     event_type: str | None = Field(default=None, description="Events only.")

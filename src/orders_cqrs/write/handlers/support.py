@@ -31,6 +31,8 @@ async def issue_refund(
 async def add_support_note(cmd: AddSupportNote, uow: UnitOfWork, ctx: CommandContext) -> Accepted:
     """Append a note written by the calling support agent."""
     order = await load_order(uow, cmd.order_id, ctx)
-    order.add_note(note_id=uuid4(), author=ctx.actor, body=cmd.body, now=ctx.now)
+    order.add_note(
+        note_id=uuid4(), author=ctx.actor, body=cmd.body, now=ctx.now, author_name=ctx.actor_name
+    )
     await uow.orders.add_note(order.id, order.notes[-1])
     return await save_order(uow, order, ctx)

@@ -1,0 +1,1 @@
+"""Staff accounts: the people who sign in to the support and ops consoles."""
