@@ -26,6 +26,7 @@ from orders_cqrs.api.routes import (
 from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
+from orders_cqrs.observability import tracing
 from orders_cqrs.observability.logging import configure_logging
 from orders_cqrs.web.ops import router as ops_router
 from orders_cqrs.web.problem_pages import router as problem_pages_router
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     settings.require_serving()
     # Each worker process builds its own app: its logs must be the redacting ones too.
     configure_logging(json=settings.environment == "production")
+    # Here too, not in the CLI: each worker process builds its app and must trace on its own.
+    tracing.configure("orders-dev" if with_workers else "orders-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
+    tracing.instrument_app(app)  # a no-op unless the OTEL_* variables turned tracing on
     return app
 
 

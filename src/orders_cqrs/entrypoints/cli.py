@@ -18,6 +18,7 @@ from orders_cqrs.entrypoints.operations import (
     register_operations,
     with_container,
 )
+from orders_cqrs.observability import tracing
 from orders_cqrs.observability.discovery import register_target
 from orders_cqrs.observability.logging import configure_logging
 
@@ -133,6 +134,7 @@ def relay() -> None:
 
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
+    tracing.configure("orders-relay")
     serve_metrics(settings.metrics_host, settings.relay_metrics_port)
     register_target(
         settings.prometheus_sd_dir,
@@ -156,6 +158,7 @@ def project(name: str = typer.Argument(..., help="summary | search | analytics")
     refuse_chdb_outside_api(name)
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
+    tracing.configure("orders-projector")
     serve_metrics(settings.metrics_host, settings.projection_metrics_port)
     register_target(
         settings.prometheus_sd_dir,
@@ -185,6 +188,7 @@ def reconcile(
 
     settings = get_settings()
     configure_logging(json=settings.environment == "production")
+    tracing.configure("orders-reconciler")
     age = timedelta(
         seconds=older_than if older_than is not None else settings.reconcile_after_seconds
     )
