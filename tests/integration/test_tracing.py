@@ -26,7 +26,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from orders_cqrs.bootstrap import Container
+from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings
 from orders_cqrs.entrypoints.app import create_app
 from orders_cqrs.observability import tracing
@@ -251,3 +251,17 @@ def test_each_process_started_with_otel_variables_traces_its_part_of_the_checkou
     assert "POST /v1/orders" in traced("api")
     assert "publish orders.events" in traced("relay")
     assert "apply summary" in traced("project")
+
+
+async def test_opensearch_calls_are_traced_under_the_span_that_makes_them(
+    database_url: str, spans: InMemorySpanExporter
+) -> None:
+    """The support index's client speaks aiohttp; its requests are client spans."""
+    settings = Settings(environment="test", database_url=database_url, clickhouse_url="")
+    tracer = trace.get_tracer("tests")
+    async with open_container(settings) as container:
+        with tracer.start_as_current_span("support search"):
+            await container.search.info()
+    finished = spans.get_finished_spans()
+    below = children_of(finished, the_one(named(finished, "support search"), "caller"))
+    assert any(s.kind == SpanKind.CLIENT and s.name.startswith("GET") for s in below), below
