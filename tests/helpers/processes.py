@@ -36,6 +36,7 @@ class ApiServer:
     process: subprocess.Popen[bytes] | None = None
     # A file, not a pipe: a pipe nobody reads fills up and hangs a chatty server.
     log: Any = field(default_factory=lambda: tempfile.TemporaryFile())  # noqa: SIM115
+    out: Any = None  # a file for its stdout (spans a console exporter prints), else discarded
 
     @property
     def url(self) -> str:
@@ -47,7 +48,7 @@ class ApiServer:
             [sys.executable, "-m", "orders_cqrs.entrypoints.cli", "api"],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if self.out is None else self.out,
             stderr=self.log,
         )
         # A busy machine starts processes slowly; how fast is not what the tests prove.

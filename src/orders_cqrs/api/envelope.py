@@ -12,6 +12,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from pydantic import BaseModel
 
 from orders_cqrs.api.auth import Principal
+from orders_cqrs.observability import tracing
 from orders_cqrs.observability.request_context import current_traceparent
 from orders_cqrs.write.context import CommandContext
 
@@ -45,10 +46,17 @@ def parse_if_match(value: str | None) -> int | None:
 
 
 def trace_context(value: str | None) -> str:
-    """The caller's W3C traceparent when valid, else a new root one.
+    """The request's span when this process traces, else the caller's W3C traceparent when
+    valid, else a new root one.
 
-    Valid means the shape plus the spec's rules: version ``ff`` and all-zero ids are invalid.
+    When tracing, the request's server span already continues the caller's trace (its parent
+    is the caller's span), so the events stored with it continue that trace through the relay
+    and the projectors. Valid means the shape plus the spec's rules: version ``ff`` and
+    all-zero ids are invalid.
     """
+    own = tracing.current_traceparent()
+    if own is not None:
+        return own
     if value is not None and _TRACEPARENT.match(value):
         version, trace_id, parent_id, _ = value.split("-")
         if version != "ff" and trace_id != "0" * 32 and parent_id != "0" * 16:
@@ -115,7 +123,7 @@ async def read_envelope(
         request.url.path,
         idempotency_key,
         parse_if_match(if_match),
-        current_traceparent() or trace_context(traceparent),
+        tracing.current_traceparent() or current_traceparent() or trace_context(traceparent),
     )
 
 

@@ -36,7 +36,14 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        facts = request_context.begin(trace_context(_header(scope, b"traceparent")))
+        sent = _header(scope, b"traceparent")
+        facts = request_context.begin(trace_context(sent))
+        if facts.traceparent != sent:
+            # The trace this request starts (the caller sent none, or an invalid one): hand it
+            # on as if sent, so a server span opened inside continues it and the log line,
+            # the span and the outbox rows all name one trace.
+            headers = [(k, v) for k, v in scope["headers"] if k != b"traceparent"]
+            scope["headers"] = [*headers, (b"traceparent", facts.traceparent.encode())]
         status = 500
         created: bytes | None = None
         started = time.perf_counter()

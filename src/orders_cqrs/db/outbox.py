@@ -55,7 +55,7 @@ STILL_RUNNING_SQL = (
 )
 
 OutboxRow = tuple[str, int, str, int, str, int, Any, str, str]
-EVENT_TYPE, OCCURRED_AT = 4, 6
+EVENT_ID, POSITION, AGGREGATE_VERSION, EVENT_TYPE, OCCURRED_AT, HEADERS = 0, 1, 3, 4, 6, 7
 
 
 async def claim_unpublished(session: Session, limit: int) -> list[OutboxRow]:

@@ -21,6 +21,7 @@ import orjson
 from psycopg import AsyncClientCursor
 
 from orders_cqrs.db.connection import Connection
+from orders_cqrs.observability import tracing
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 Rows = list[tuple[Any, ...]]
@@ -66,10 +67,15 @@ class Session:
         self._began = False
         self._open = False
         self._last_description: Sequence[Any] = ()
+        # The statements' text without their values, for a tracing span; None when the
+        # process does not trace (the hot path then pays nothing for it).
+        self._texts: list[str] | None = [] if tracing.active() else None
 
     def later(self, sql: str, params: Params = None) -> None:
         """Queue a statement; it travels with the next one that waits for an answer."""
         self._queued.append(self._cursor.mogrify(sql, params))
+        if self._texts is not None:
+            self._texts.append(sql)
 
     def defer(self, sql: str, params: Params, convert: Callable[[Rows], T]) -> Deferred[T]:
         """Queue a statement whose answer is read after the next round trip."""
@@ -113,6 +119,8 @@ class Session:
         """Send the queue with COMMIT: everything becomes durable at once, or nothing."""
         await self.settle()  # checks must pass before anything is committed
         self._queued.append("COMMIT")
+        if self._texts is not None:
+            self._texts.append("COMMIT")
         await self._send()
         self._open = False
 
@@ -121,24 +129,31 @@ class Session:
         self._queued.clear()
         self._deferred.clear()
         self._checks.clear()
+        if self._texts is not None:
+            self._texts.clear()
         if self._open:
             self._open = False
             if self._recorder is not None:
                 self._recorder.append("ROLLBACK")
-            await self._cursor.execute("ROLLBACK")
+            await self._execute("ROLLBACK", ["ROLLBACK"])
 
     async def _send(self) -> list[Rows]:
         statements, self._queued = self._queued, []
         deferred, self._deferred = self._deferred, []
         checks, self._checks = self._checks, []
+        texts = self._texts
+        if texts is not None:
+            self._texts = []
         opening = not self._began
         if opening:
             statements.insert(0, "BEGIN")
             self._began = self._open = True
+            if texts is not None:
+                texts.insert(0, "BEGIN")
         message = ";\n".join(statements)
         if self._recorder is not None:
             self._recorder.append(message)
-        await self._cursor.execute(message)
+        await self._execute(message, texts)
         results: list[Rows] = []
         description: Sequence[Any] | None = None
         while True:
@@ -154,3 +169,16 @@ class Session:
             await check()  # may send statements of its own
         self._last_description = description or ()  # this message's last statement's columns
         return results
+
+    async def _execute(self, message: str, texts: list[str] | None) -> None:
+        if texts is None:
+            await self._cursor.execute(message)
+            return
+        info = self._conn.info
+        where: dict[str, str | int] = {
+            "db.namespace": info.dbname,
+            "server.address": info.host,
+            "server.port": info.port,
+        }
+        with tracing.statement_span(texts, where):
+            await self._cursor.execute(message)

@@ -28,6 +28,7 @@ from orders_cqrs.api.routes import (
 from orders_cqrs.bootstrap import Container, open_container
 from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
+from orders_cqrs.observability import tracing
 from orders_cqrs.observability.build_info import declare_build_info
 from orders_cqrs.observability.logging import configure_from
 from orders_cqrs.web.ops import router as ops_router
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     # Each worker process builds its own app: its logs must be the redacting ones too.
     configure_from(settings)
     declare_build_info("api")
+    # Here too, not in the CLI: each worker process builds its app and must trace on its own.
+    tracing.configure("orders-dev" if with_workers else "orders-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
+    tracing.instrument_app(app)  # a no-op unless the OTEL_* variables turned tracing on
     app.add_middleware(RequestLog)  # outermost: its line covers everything inside
     return app
 

@@ -19,6 +19,7 @@ from orders_cqrs.entrypoints.operations import (
     with_container,
 )
 from orders_cqrs.entrypoints.staff import staff_app
+from orders_cqrs.observability import tracing
 from orders_cqrs.observability.build_info import declare_build_info
 from orders_cqrs.observability.discovery import register_target
 from orders_cqrs.observability.logging import configure_from
@@ -157,6 +158,7 @@ def relay() -> None:
         settings.relay_metrics_port,
         stale_after=settings.stale_after_seconds(settings.relay_poll_seconds),
     )
+    tracing.configure("orders-relay")
     register_target(
         settings.prometheus_sd_dir,
         "orders-relay",
@@ -185,6 +187,7 @@ def project(name: str = typer.Argument(..., help="summary | search | analytics")
         settings.projection_metrics_port,
         stale_after=settings.stale_after_seconds(settings.projection_block_ms / 1000),
     )
+    tracing.configure("orders-projector")
     register_target(
         settings.prometheus_sd_dir,
         "orders-projector",
@@ -214,6 +217,7 @@ def reconcile(
     settings = get_settings()
     configure_from(settings)
     declare_build_info("reconciler")
+    tracing.configure("orders-reconciler")
     age = timedelta(
         seconds=older_than if older_than is not None else settings.reconcile_after_seconds
     )

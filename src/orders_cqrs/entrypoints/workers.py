@@ -17,7 +17,7 @@ from orders_cqrs.bootstrap.readmodels import STREAM_PROJECTIONS
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.failures.backoff import doubling, full_jitter, pause
 from orders_cqrs.failures.stores import StoreError, StoreUnavailable
-from orders_cqrs.observability import metrics
+from orders_cqrs.observability import metrics, tracing
 from orders_cqrs.observability.heartbeat import HEARTBEAT
 from orders_cqrs.observability.worker_http import serve_worker_http
 from orders_cqrs.readmodels.analytics.projection import NAME as ANALYTICS
@@ -54,6 +54,11 @@ def serve_metrics(host: str, port: int, *, stale_after: float) -> None:
 async def run_relay(container: Container, stop: asyncio.Event) -> None:
     """The relay until stopped, exporting every projection's lag measured from the stream
     (``relay/lag_export.py``: the series must outlive a dead projector)."""
+    with tracing.quiet():  # only the batches are traced, not each poll (tracing.py)
+        await _run_relay(container, stop)
+
+
+async def _run_relay(container: Container, stop: asyncio.Event) -> None:
     settings = container.settings
     relay = container.relay()
     exporter = asyncio.create_task(
@@ -89,6 +94,17 @@ async def run_reconciler(
     finish them. The pool replaces the connections the outage broke.
     """
     log.info("reconciler_started", older_than=older_than.total_seconds(), interval=interval)
+    with tracing.quiet():  # a pass that finds nothing is no trace (tracing.py)
+        await _reconcile_until_stopped(container, stop, older_than, interval, on_pass)
+
+
+async def _reconcile_until_stopped(
+    container: Container,
+    stop: asyncio.Event,
+    older_than: timedelta,
+    interval: float,
+    on_pass: Callable[[ReconcileReport], None],
+) -> None:
     failures = 0
     while not stop.is_set():
         try:
@@ -120,6 +136,11 @@ async def run_projection(container: Container, name: str, stop: asyncio.Event) -
     In the API process with chDB, the container's ClickHouse session is the one the
     dashboards read: one engine per process, shared by the projector task and the reads.
     """
+    with tracing.quiet():  # only the batches are traced, not each poll (tracing.py)
+        await _run_projection(container, name, stop)
+
+
+async def _run_projection(container: Container, name: str, stop: asyncio.Event) -> None:
     settings = container.settings
     projections = container.projections
     if name not in projections:

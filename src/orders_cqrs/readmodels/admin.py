@@ -21,6 +21,7 @@ from orders_cqrs.db.event_log import EventLog
 from orders_cqrs.db.outbox_archive import require_history
 from orders_cqrs.db.rebuilds import RebuildLease, RebuildRegistry
 from orders_cqrs.failures.refusals import RebuildRunning, RebuildUnsupported
+from orders_cqrs.observability import tracing
 from orders_cqrs.readmodels.engine import EngineSettings
 from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.rebuild import BlueGreenTarget, RebuildReport, rebuild
@@ -140,6 +141,11 @@ class ProjectionAdmin:
             )
 
     async def _run(self, target: BlueGreenTarget, lease: RebuildLease) -> RebuildReport:
+        # The task inherits the request's trace: a scan of the whole history is no part of it.
+        with tracing.quiet():
+            return await self._rebuild(target, lease)
+
+    async def _rebuild(self, target: BlueGreenTarget, lease: RebuildLease) -> RebuildReport:
         async with lease:
             return await rebuild(
                 target,

@@ -25,7 +25,7 @@ from redis.exceptions import RedisError, ResponseError
 from orders_cqrs.db.dead_letters import DeadLetterRepository
 from orders_cqrs.failures.backoff import doubling, full_jitter, pause
 from orders_cqrs.failures.stores import StoreError, StoreUnavailable
-from orders_cqrs.observability import metrics
+from orders_cqrs.observability import metrics, tracing
 from orders_cqrs.observability.heartbeat import HEARTBEAT
 from orders_cqrs.readmodels.port import Projection
 from orders_cqrs.readmodels.status import StatusBoard
@@ -212,18 +212,33 @@ class ProjectionEngine:
                 events.append(StreamEvent.from_fields(stream_id, fields))
             except (KeyError, ValueError) as error:
                 await self._park_malformed(stream_id, fields, error)
-        outcomes = await self._apply_with_retries(events, stop)
-        if outcomes is None:
-            return  # stopping during a store outage: leave the batch pending for later
-        for outcome, n in Counter(outcomes).items():
-            metrics.PROJECTED.labels(self.group, outcome).inc(n)
-        # Acknowledge and record the batch's status in one round trip.
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.xack(self.settings.stream, self.group, *[i for i, _ in entries])
-        self.status.record(pipe, events, outcomes)
-        await pipe.execute()
+        live = self.group == self.projection.name  # not a rebuild's catch-up group
+        # Each event's span continues its checkout's trace (observability/tracing.py); a
+        # rebuild's catch-up replays history, whose traces are long closed.
+        with tracing.batch_spans(
+            f"apply {self.group}",
+            (_trace_of(event) for event in events) if live else (),
+            kind=tracing.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "redis",
+                "messaging.destination.name": self.settings.stream,
+                "messaging.consumer.group.name": self.group,
+            },
+        ) as spans:
+            outcomes = await self._apply_with_retries(events, stop)
+            if outcomes is None:
+                return  # stopping during a store outage: leave the batch pending for later
+            for outcome, n in Counter(outcomes).items():
+                metrics.PROJECTED.labels(self.group, outcome).inc(n)
+            # Acknowledge and record the batch's status in one round trip.
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.xack(self.settings.stream, self.group, *[i for i, _ in entries])
+            self.status.record(pipe, events, outcomes)
+            await pipe.execute()
+            for span, outcome in zip(spans, outcomes, strict=False):
+                span.set_attribute("orders.projection.outcome", outcome)
         metrics.PROJECTION_BATCH_SECONDS.labels(self.group).observe(time.perf_counter() - started)
-        if self.group == self.projection.name:  # a rebuild's catch-up is no reader's SLI
+        if live:  # a rebuild's catch-up is no reader's SLI
             _observe_freshness(self.group, events, outcomes)
 
     async def _apply_with_retries(
@@ -315,6 +330,17 @@ async def replay_dead_letters(
     if replayed:
         await dead_letters.mark_replayed(replayed)
     return len(replayed), failing
+
+
+def _trace_of(event: StreamEvent) -> tuple[str | None, dict[str, str | int]]:
+    """An event's ``traceparent`` (stored with its outbox row) and its span's attributes."""
+    traceparent = event.headers.get("traceparent")
+    return traceparent if isinstance(traceparent, str) else None, {
+        "messaging.message.id": event.stream_id,
+        "orders.event_id": str(event.event_id),
+        "orders.event_type": event.event_type,
+        "orders.aggregate_version": event.aggregate_version,
+    }
 
 
 def _observe_freshness(group: str, events: Sequence[StreamEvent], outcomes: Sequence[str]) -> None:

@@ -32,10 +32,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from orders_cqrs.db.outbox import (
+    AGGREGATE_VERSION,
     ARM_SQL,
+    EVENT_ID,
     EVENT_TYPE,
+    HEADERS,
     IN_FLIGHT_SQL,
     OCCURRED_AT,
+    POSITION,
     STILL_RUNNING_SQL,
     backlog,
     claim_unpublished,
@@ -43,10 +47,10 @@ from orders_cqrs.db.outbox import (
 from orders_cqrs.db.rebuilds import running_rebuild_groups
 from orders_cqrs.db.session import Session
 from orders_cqrs.failures.backoff import full_jitter, pause
-from orders_cqrs.observability import metrics
+from orders_cqrs.observability import metrics, tracing
 from orders_cqrs.observability.heartbeat import HEARTBEAT
 from orders_cqrs.relay.stream_retention import trim_acknowledged
-from orders_cqrs.relay.wire import STREAM_FIELDS, outbox_fields
+from orders_cqrs.relay.wire import STREAM_FIELDS, load_json, outbox_fields
 
 log = structlog.get_logger(__name__)
 NOTIFY_CHANNEL = "orders_outbox"
@@ -128,33 +132,46 @@ class Relay:
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows it published."""
         # Three round trips a batch: BEGIN + claim-and-mark, the stream's script, COMMIT.
+        started = time.time_ns()
         session = Session(await self._connection())
         try:
             rows = await claim_unpublished(session, self._batch_size)
             if not rows:
                 await session.rollback()
                 return 0
-            if self._delay:
-                await asyncio.sleep(self._delay)  # an operator's brake; tests use it
-            if self._min_replicas:
-                # One connection for the XADDs and the WAIT that must cover them.
-                async with self._redis.client() as pinned:
-                    await self._append(rows, pinned)
-                    replicas = int(await pinned.wait(self._min_replicas, self._replica_timeout_ms))
-                if replicas < self._min_replicas:
-                    raise NotReplicated(
-                        f"{replicas} of {self._min_replicas} replica(s) acknowledged"
-                        f" {len(rows)} event(s) within {self._replica_timeout_ms} ms"
-                    )
-            else:
-                await self._append(rows, self._redis)
-            await session.commit()
+            # Each row's span continues the checkout's trace (observability/tracing.py).
+            with tracing.batch_spans(
+                f"publish {self._stream}",
+                (_trace_of(row) for row in rows),
+                kind=tracing.SpanKind.PRODUCER,
+                attributes=_messaging(self._stream),
+                start_ns=started,
+            ):
+                await self._publish(rows, session)
         except BaseException:
             with contextlib.suppress(psycopg.Error, OSError):
                 await session.rollback()
             raise
         _count_published(rows)
         return len(rows)
+
+    async def _publish(self, rows: list[Any], session: Session) -> None:
+        """Append the claimed rows to the stream, then commit their mark."""
+        if self._delay:
+            await asyncio.sleep(self._delay)  # an operator's brake; tests use it
+        if self._min_replicas:
+            # One connection for the XADDs and the WAIT that must cover them.
+            async with self._redis.client() as pinned:
+                await self._append(rows, pinned)
+                replicas = int(await pinned.wait(self._min_replicas, self._replica_timeout_ms))
+            if replicas < self._min_replicas:
+                raise NotReplicated(
+                    f"{replicas} of {self._min_replicas} replica(s) acknowledged"
+                    f" {len(rows)} event(s) within {self._replica_timeout_ms} ms"
+                )
+        else:
+            await self._append(rows, self._redis)
+        await session.commit()
 
     async def _append(self, rows: list[Any], client: Redis) -> None:
         """XADD the rows, a chunk per script call, on ``client``."""
@@ -283,6 +300,22 @@ class Relay:
                         self._wake.set()
             except (psycopg.Error, OSError):
                 await pause(stop, 1.0)
+
+
+def _messaging(stream: str) -> dict[str, str]:
+    return {"messaging.system": "redis", "messaging.destination.name": stream}
+
+
+def _trace_of(row: Any) -> tuple[str | None, dict[str, str | int]]:
+    """A claimed row's ``traceparent`` (from its headers) and its span's attributes."""
+    headers = load_json(row[HEADERS])
+    traceparent = headers.get("traceparent") if isinstance(headers, dict) else None
+    return traceparent if isinstance(traceparent, str) else None, {
+        "orders.event_id": row[EVENT_ID],
+        "orders.event_type": row[EVENT_TYPE],
+        "orders.aggregate_version": row[AGGREGATE_VERSION],
+        "orders.outbox_position": row[POSITION],
+    }
 
 
 def _count_published(rows: list[Any]) -> None:

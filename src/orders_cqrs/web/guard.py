@@ -26,6 +26,7 @@ from orders_cqrs.api.auth import Principal
 from orders_cqrs.api.envelope import Envelope, trace_context
 from orders_cqrs.bootstrap import Container
 from orders_cqrs.failures.stores import StoreError
+from orders_cqrs.observability import tracing
 from orders_cqrs.observability.request_context import current_traceparent
 from orders_cqrs.web.forms import FormError
 from orders_cqrs.web.render import error_page, secured
@@ -80,7 +81,11 @@ def agent_context(
     """The context of a command a signed-in person sends from a console page: the same
     envelope as the API's (fingerprint of method, path and body; trace context), acting as
     ``staff:<id>`` with their name and email, which the audit row and the events keep."""
-    traceparent = current_traceparent() or trace_context(request.headers.get("traceparent"))
+    traceparent = (
+        tracing.current_traceparent()
+        or current_traceparent()
+        or trace_context(request.headers.get("traceparent"))
+    )
     envelope = Envelope(request.method, request.url.path, idempotency_key, if_match, traceparent)
     return envelope.context(command, agent, body)
 
