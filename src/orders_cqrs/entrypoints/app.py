@@ -28,6 +28,7 @@ from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
 from orders_cqrs.observability.logging import configure_logging
 from orders_cqrs.web.ops import router as ops_router
+from orders_cqrs.web.order_actions import router as order_actions_router
 from orders_cqrs.web.problem_pages import router as problem_pages_router
 from orders_cqrs.web.render import STATIC_DIR
 from orders_cqrs.web.routes import router as web_router
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.include_router(projections.router)
     app.include_router(health.router)
     app.include_router(web_router)
+    app.include_router(order_actions_router)
     app.include_router(dashboards.router)
     app.include_router(ops_router)
     app.include_router(problem_pages_router)
