@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,8 +39,15 @@ class Agent:
     api: ApiServer
     client: httpx.Client
 
-    def order_page(self, order_id: str, version: int) -> httpx.Response:
-        return self.client.get(f"/support/orders/{order_id}", params={"min_version": version})
+    def order_page(self, order_id: str, version: int, seconds: float = 45) -> httpx.Response:
+        """The order page once the summary holds ``version`` (a busy machine starts the
+        projector slowly; the page says "catching up" with a 503 until then)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            page = self.client.get(f"/support/orders/{order_id}", params={"min_version": version})
+            if page.status_code != 503 or time.monotonic() > deadline:
+                return page
+            time.sleep(0.3)
 
     def post(self, path: str, fields: dict[str, str], **headers: str) -> httpx.Response:
         return self.client.post(path, data=fields, headers=headers)
