@@ -505,6 +505,42 @@ def test_the_after_cursor_keeps_the_query_and_filters(desk: SupportDesk) -> None
     ]
 
 
+def test_the_before_cursor_walks_back_to_exactly_the_pages_walked_forward(
+    desk: SupportDesk,
+) -> None:
+    for sort, size, params in [
+        ("newest", 2, {}),
+        ("oldest", 3, {}),
+        ("total_desc", 2, {}),
+        ("updated", 2, {}),
+        ("oldest", 1, {"country": "US"}),
+    ]:
+        # An empty last page (the hits ran out on a page boundary) has nothing to go back from.
+        forward = [
+            page for page in walk_pages(desk.client, size, sort=sort, **params) if page["hits"]
+        ]
+        assert forward[0]["prev_before"] is None, (sort, size)  # nothing before the first
+        back = [forward[-1]]
+        while back[-1]["prev_before"] is not None:
+            assert len(back) <= 50, "the before cursor never ran out"
+            before = back[-1]["prev_before"]
+            back.append(found(desk.client, size=size, sort=sort, before=before, **params))
+        # Every page again, in reverse, hit for hit; the first one says nothing precedes it.
+        assert [hit_ids(page) for page in back[::-1]] == [hit_ids(p) for p in forward], sort
+        # And forward again from a page reached backwards lands where the walk had been.
+        if len(back) > 1:
+            again = found(desk.client, size=size, sort=sort, after=back[-1]["next_after"], **params)
+            assert hit_ids(again) == hit_ids(forward[1]), (sort, size)
+
+
+def test_a_foreign_before_cursor_or_both_cursors_is_a_422_problem(desk: SupportDesk) -> None:
+    issued = found(desk.client, size=2)["next_after"]
+    for params in ({"before": "not-a-cursor"}, {"before": issued, "after": issued}):
+        response = search(desk.client, size=2, **params)
+        assert response.status_code == 422, (params, response.text)
+        assert response.json()["type"].endswith("/validation")
+
+
 OPERATOR_QUERIES = [
     '"grace" OR *',
     "*",

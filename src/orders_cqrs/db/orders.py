@@ -173,6 +173,12 @@ class OrderRepository:
         rows = await self._session.run_named(_LOAD_SQL, (order_id,))
         return _order_from_row(rows[0]) if rows else None
 
+    async def get(self, order_id: UUID) -> Order | None:
+        """The order as last committed, without a lock: for showing what a command would do
+        (the console's confirmation step). The command itself loads it again, locked."""
+        rows = await self._session.run_named(_LOAD_SQL, (order_id,))
+        return _order_from_row(rows[0]) if rows else None
+
     def count_recent_by_customer(self, customer_id: UUID, since: datetime) -> Deferred[int]:
         """How many orders the customer placed since ``since`` (velocity risk).
 

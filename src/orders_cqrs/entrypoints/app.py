@@ -32,6 +32,7 @@ from orders_cqrs.observability import tracing
 from orders_cqrs.observability.build_info import declare_build_info
 from orders_cqrs.observability.logging import configure_from
 from orders_cqrs.web.ops import router as ops_router
+from orders_cqrs.web.order_actions import router as order_actions_router
 from orders_cqrs.web.problem_pages import router as problem_pages_router
 from orders_cqrs.web.render import STATIC_DIR
 from orders_cqrs.web.routes import router as web_router
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.include_router(projections.router)
     app.include_router(health.router)
     app.include_router(web_router)
+    app.include_router(order_actions_router)
     app.include_router(dashboards.router)
     app.include_router(ops_router)
     app.include_router(problem_pages_router)

@@ -1,4 +1,4 @@
-"""What the console's forms send, read and checked: sign-in, search filters, notes."""
+"""What the console's forms send, read and checked: sign-in, search filters and sort, notes."""
 
 from __future__ import annotations
 
@@ -13,13 +13,22 @@ from starlette.requests import Request
 
 from orders_cqrs.api.envelope import KEY_PATTERN
 from orders_cqrs.failures.refusals import InvalidSearch
-from orders_cqrs.readmodels.search.reader import SearchRequest, filter_values
+from orders_cqrs.readmodels.search.reader import SORTS, SearchRequest, filter_values
 
 NOTE_MAX_CHARS = 2000
 QUERY_MAX_CHARS = 200
 PAGE_SIZE = 20
 _KEY = re.compile(KEY_PATTERN)
 _PARAMS = {"date_from": "from", "date_to": "to"}  # the API's names of the date bounds
+# The search API's sorts, as the page names them (the first is the default).
+SORT_LABELS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "total_desc": "Largest total",
+    "total_asc": "Smallest total",
+    "updated": "Recently updated",
+}
+_CURSORS = ("after", "before")
 
 
 class FormError(ValueError):
@@ -108,7 +117,10 @@ class SearchForm:
     risk: str = ""
     date_from: str = ""
     date_to: str = ""
+    country: str = ""
+    sort: str = ""
     after: str = ""
+    before: str = ""
 
     @classmethod
     def from_query(cls, params: QueryParams) -> SearchForm:
@@ -129,9 +141,14 @@ class SearchForm:
                 "risk_flags": filter_values([self.risk]),
                 "region": filter_values([self.region]),
                 "provider": filter_values([self.provider]),
+                "country": filter_values([self.country.upper()]),
             }
         except InvalidSearch as error:
             raise FormError(error.detail) from error
+        if self.sort and self.sort not in SORTS:
+            raise FormError(f"Sort by one of: {', '.join(SORT_LABELS.values())}.")
+        if self.after and self.before:
+            raise FormError("A page link names one cursor, after or before, never both.")
         placed_from = _moment(self.date_from, "From", end=False)
         placed_to = _moment(self.date_to, "To", end=True)
         if placed_from and placed_to and placed_from > placed_to:
@@ -141,23 +158,40 @@ class SearchForm:
             filters=filters,
             placed_from=placed_from,
             placed_to=placed_to,
+            sort=self.sort or "newest",
             size=PAGE_SIZE,
             after=self.after or None,
+            before=self.before or None,
         )
 
-    def query(self, *, after: str = "") -> str:
-        """The query string of this search (on the page after ``after``, when given)."""
+    def query(self, *, after: str = "", before: str = "") -> str:
+        """The query string of this search: on its first page, or the page after ``after`` /
+        before ``before`` when given."""
         pairs = [
             (_PARAMS.get(f.name, f.name), getattr(self, f.name))
             for f in fields(self)
-            if f.name != "after" and getattr(self, f.name)
+            if f.name not in _CURSORS and getattr(self, f.name)
         ]
         if after:
             pairs.append(("after", after))
+        elif before:
+            pairs.append(("before", before))
         return urlencode(pairs)
+
+    @property
+    def paged(self) -> bool:
+        """True on any page but the first (reached by a cursor)."""
+        return bool(self.after or self.before)
 
     @property
     def filtered(self) -> bool:
         """True when any filter (not the text) narrows the search."""
-        narrowing = (self.status, self.payment_state, self.provider, self.region, self.risk)
+        narrowing = (
+            self.status,
+            self.payment_state,
+            self.provider,
+            self.region,
+            self.risk,
+            self.country,
+        )
         return any((*narrowing, self.date_from, self.date_to))

@@ -52,6 +52,16 @@ def minor(amount: int | None, currency: str) -> str:
     return f"{'-' if amount < 0 else ''}{text} {currency}".strip()
 
 
+def amount_field(amount: int, currency: str) -> str:
+    """Minor units as a form's amount field shows them: ``1250`` EUR → ``12.50`` (no grouping,
+    no currency), so that what the field shows parses back to the same amount."""
+    digits = 0 if currency in ZERO_DECIMAL else 2
+    if not digits:
+        return str(amount)
+    whole, fraction = divmod(amount, 10**digits)
+    return f"{whole}.{fraction:0{digits}d}"
+
+
 def when(value: str | None) -> str:
     """An ISO timestamp as ``2025-06-01 14:03 UTC``."""
     if not value:
@@ -162,6 +172,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(money=money, minor=minor, when=when, ago=ago, age=age, short_id=short_id)
+    env.filters["amount_field"] = amount_field
     env.globals["asset"] = asset
     return env
 

@@ -24,6 +24,7 @@ from orders_cqrs.readmodels.search.reader import BadCursor
 from orders_cqrs.readmodels.summary.reader import SummaryRead
 from orders_cqrs.web.forms import (
     NOTE_MAX_CHARS,
+    SORT_LABELS,
     FormError,
     SearchForm,
     form_fields,
@@ -34,6 +35,7 @@ from orders_cqrs.web.forms import (
 )
 from orders_cqrs.web.guard import Agent, PageRoute, agent_context, container_of, same_site_form
 from orders_cqrs.web.render import error_page, page, search_row
+from orders_cqrs.web.search_freshness import row_freshness
 from orders_cqrs.web.session import SUPPORT
 from orders_cqrs.web.signin import sign_in
 from orders_cqrs.write.errors import IdempotencyMismatch, RequestInFlight
@@ -73,7 +75,8 @@ async def logout(request: Request) -> Response:
 
 @router.get("")
 async def search_page(request: Request, agent: Agent) -> Response:
-    """Search box, filters, results with highlights, the next-page cursor, index freshness."""
+    """Search box, filters and sort, results with highlights and a freshness dot each, the
+    next- and previous-page cursors, index freshness."""
     container = container_of(request)
     form = SearchForm.from_query(request.query_params)
     context: dict[str, Any] = {"agent": agent, "form": form, "result": None, "error": None}
@@ -82,11 +85,14 @@ async def search_page(request: Request, agent: Agent) -> Response:
         payment_states=[s.value for s in PaymentState],
         providers=sorted(container.gateways),
         risks=RISK_FLAGS,
+        sorts=SORT_LABELS,
     )
     status_code = 200
     try:
         result = await container.support_search.orders(form.request())
-        context["result"] = {**result, "hits": [search_row(hit) for hit in result["hits"]]}
+        dots = await row_freshness(container.lookups, result["hits"])
+        rows = [{**search_row(hit), "fresh": dots[hit["order_id"]]} for hit in result["hits"]]
+        context["result"] = {**result, "hits": rows}
     except (FormError, BadCursor) as error:
         context["error"], status_code = str(error), 400
     except NotFoundError:

@@ -44,6 +44,10 @@ async def search(
     size: Annotated[int, Query(ge=1, le=100)] = 20,
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     after: Annotated[str | None, Query(max_length=500)] = None,
+    before: Annotated[
+        str | None,
+        Query(max_length=500, description="`prev_before` of a page: the page before it."),
+    ] = None,
 ) -> dict[str, Any]:
     """Find orders by a fragment: order-id or email prefix, part of a name, a SKU or note word."""
     assert sort in SORTS
@@ -66,6 +70,7 @@ async def search(
         size=size,
         page=page,
         after=after,
+        before=before,
     )
     try:
         result = await support_search.orders(request)

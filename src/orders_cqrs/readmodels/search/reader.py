@@ -47,6 +47,9 @@ class SearchRequest:
     size: int = 20
     page: int = 1
     after: str | None = None
+    # The page that ends just before this cursor (the first hit of the page being left): the
+    # previous-page link. Exclusive, like ``after``; the two are never sent together.
+    before: str | None = None
 
 
 class BadCursor(ValueError):
@@ -66,13 +69,13 @@ def encode_cursor(sort_values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(sort_values).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> list[Any]:
-    """The sort values inside a cursor."""
+def decode_cursor(cursor: str, name: str = "after") -> list[Any]:
+    """The sort values inside a cursor (``name``: the parameter it came in, for the message)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as error:
-        raise BadCursor("after is not a valid cursor") from error
+        raise BadCursor(f"{name} is not a valid cursor") from error
     # Every sort is (a date or an amount as a long, the order id): nothing else is ours.
     if (
         not isinstance(values, list)
@@ -81,8 +84,14 @@ def decode_cursor(cursor: str) -> list[Any]:
         or isinstance(values[0], bool)
         or not isinstance(values[1], str)
     ):
-        raise BadCursor("after is not a valid cursor")
+        raise BadCursor(f"{name} is not a valid cursor")
     return values
+
+
+def _reversed(sort: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The same keys in the opposite directions: ``search_after`` on it walks backwards."""
+    flip = {"asc": "desc", "desc": "asc"}
+    return [{key: flip[way] for key, way in part.items()} for part in sort]
 
 
 def build_query(request: SearchRequest) -> dict[str, Any]:
@@ -140,7 +149,15 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
             "fields": {name: {"number_of_fragments": 1} for name in HIGHLIGHT_FIELDS},
         },
     }
-    if request.after:
+    if request.after and request.before:
+        raise BadCursor("send after or before, not both")
+    if request.before:
+        # Backwards from the cursor, one hit more than a page: that one only tells whether
+        # a page lies before this one (``search_orders`` drops it and restores the order).
+        body["sort"] = _reversed(SORTS[request.sort])
+        body["size"] = request.size + 1
+        body["search_after"] = decode_cursor(request.before, "before")
+    elif request.after:
         body["search_after"] = decode_cursor(request.after)
     else:
         body["from"] = (request.page - 1) * request.size
@@ -176,20 +193,31 @@ def _hit(raw: dict[str, Any]) -> dict[str, Any]:
 async def search_orders(
     client: AsyncOpenSearch, request: SearchRequest, *, index: str = ALIAS
 ) -> dict[str, Any]:
-    """Run the search; hits, total, highlights and the cursor of the next page."""
-    if not request.after and request.page * request.size > MAX_WINDOW:
+    """Run the search; hits, total, highlights, and the cursors of the next page (``after``)
+    and of the previous one (``before``), each None when there is no such page."""
+    cursor = request.after or request.before
+    if not cursor and request.page * request.size > MAX_WINDOW:
         raise BadCursor(f"pages beyond {MAX_WINDOW} hits need the `after` cursor")
     try:
         response = await client.search(index=index, body=build_query(request))
     except NotFoundError:
         # The index appears with the first projected order; before that, nothing matches.
-        return {"total": 0, "hits": [], "next_after": None, "took_ms": 0}
+        return {"total": 0, "hits": [], "next_after": None, "prev_before": None, "took_ms": 0}
     hits = response["hits"]["hits"]
-    next_after = encode_cursor(hits[-1]["sort"]) if len(hits) == request.size else None
+    if request.before:
+        earlier = len(hits) > request.size
+        hits = hits[: request.size][::-1]
+        # Walking back from a page we left, so a page follows this one.
+        next_after = encode_cursor(hits[-1]["sort"]) if hits else None
+    else:
+        earlier = bool(cursor) or request.page > 1
+        next_after = encode_cursor(hits[-1]["sort"]) if len(hits) == request.size else None
+    prev_before = encode_cursor(hits[0]["sort"]) if hits and earlier else None
     return {
         "total": response["hits"]["total"]["value"],
         "hits": [_hit(hit) for hit in hits],
         "next_after": next_after,
+        "prev_before": prev_before,
         "took_ms": response.get("took"),
     }
 
