@@ -17,7 +17,6 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.helpers.api import (
     OPS_KEY,
-    SUPPORT_KEY,
     authorize,
     command,
     order_body,
@@ -27,6 +26,7 @@ from tests.helpers.api import (
 from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.processes import ApiServer, Worker
 from tests.helpers.search import drain_stderr, wait_for_support_index, wait_searchable
+from tests.helpers.staff import GRACE, PASSWORD, add_staff
 
 SKU = "SKU-E2E-LAMP"
 PAGE_SIZE = 20  # the console's search page size
@@ -38,8 +38,11 @@ def console(
     fresh_search_state: None,
     start_api: Callable[..., ApiServer],
     start_worker: Callable[..., Worker],
+    database_url: str,
 ) -> ApiServer:
-    """The API serving the console, with the relay, summary and search projectors behind it."""
+    """The API serving the console, with the relay, summary and search projectors behind it,
+    and Grace, a support agent with an account."""
+    add_staff(database_url, *GRACE)
     api = drain_stderr(start_api())
     start_worker("relay")
     start_worker("project", "summary")
@@ -66,7 +69,8 @@ def signed_in(browser: Browser, base_url: str, target: str) -> Page:
     page.set_default_timeout(20_000)
     page.goto(f"{base_url}{target}")
     expect(page).to_have_url(re.compile(r"/support/login\?next="))
-    page.get_by_label("Support API key").fill(SUPPORT_KEY)
+    page.get_by_label("Email").fill(GRACE[1])
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).not_to_have_url(re.compile(r"/support/login"))
     return page
@@ -110,6 +114,9 @@ def test_an_agent_refunds_part_of_an_order_after_reviewing_it(console: ApiServer
         expect(refunds).to_contain_text("arrived a week late")
         expect(refunds).to_contain_text("7.50 EUR")
         expect(page.locator("#actions")).to_contain_text("Refundable now: 17.50 EUR")
+        # The timeline names the person who refunded.
+        refunded = page.locator(".timeline-entry").filter(has_text="RefundIssued")
+        expect(refunded.locator(".timeline-actor")).to_have_text("Grace Hopper")
 
 
 def shown_ids(page: Page) -> list[str]:

@@ -27,6 +27,7 @@ from tests.helpers.api import (
     put_product,
 )
 from tests.helpers.processes import ApiServer
+from tests.helpers.staff import GRACE, add_staff, staff_client
 
 MUG, TEA = "SKU-ACT-MUG", "SKU-ACT-TEA"
 TOTAL = 2 * 1250  # two mugs
@@ -62,13 +63,13 @@ class Agent:
 
 
 @pytest.fixture
-def agent(start_pipeline: Callable[..., ApiServer]) -> Iterator[Agent]:
+def agent(start_pipeline: Callable[..., ApiServer], database_url: str) -> Iterator[Agent]:
     api = start_pipeline(projections=("summary",))
     put_product(api.url, MUG, on_hand=10, price=1250)
     put_product(api.url, TEA, on_hand=10, price=899)
-    with httpx.Client(base_url=api.url, timeout=30) as client:
-        signed_in = client.post("/support/login", data={"api_key": SUPPORT_KEY})
-        assert signed_in.status_code == 303, signed_in.text
+    add_staff(database_url, *GRACE)
+    with staff_client(api.url, GRACE[1]) as client:
+        client.timeout = httpx.Timeout(30)
         yield Agent(api, client)
 
 
@@ -167,11 +168,14 @@ def test_a_confirmation_posted_twice_refunds_once_and_shows_the_new_version(
     assert "already carried out" in text_of(again) and "version 4" in text_of(again)
     assert money_state(db, order_id) == (4, "CAPTURED", 1000, 1, 1)
     audit = db.execute(
-        "SELECT actor, outcome FROM audit_log WHERE command = 'issue_refund' AND order_id = %s",
+        "SELECT actor, actor_name, outcome FROM audit_log"
+        " WHERE command = 'issue_refund' AND order_id = %s",
         (order_id,),
     ).fetchall()
-    assert [outcome for _, outcome in audit] == ["accepted"]
+    assert [outcome for _, _, outcome in audit] == ["accepted"]
+    # The person who refunded, by id and by name, as the timeline shows them.
     assert audit[0][0] == db.execute("SELECT principal_id FROM console_sessions").fetchone()[0]
+    assert audit[0][1] == GRACE[0]
 
 
 def test_a_stale_page_is_told_the_versions_and_nothing_is_refunded(

@@ -22,7 +22,6 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 
 from orders_cqrs.api.auth import Principal
-from orders_cqrs.api.envelope import fingerprint, trace_context
 from orders_cqrs.api.schemas import CancelIn, RefundIn
 from orders_cqrs.domain import commands
 from orders_cqrs.domain.errors import DomainError, OrderNotFound
@@ -38,9 +37,9 @@ from orders_cqrs.web.action_forms import (
 )
 from orders_cqrs.web.action_preview import preview_cancel, preview_refund, refusal, stale_message
 from orders_cqrs.web.forms import FormError, form_fields
-from orders_cqrs.web.guard import Agent, PageRoute, container_of
+from orders_cqrs.web.guard import Agent, PageRoute, agent_context, container_of
 from orders_cqrs.web.render import amount_field, error_page, page
-from orders_cqrs.write.context import CommandContext, CommandOutcome
+from orders_cqrs.write.context import CommandOutcome
 
 router = APIRouter(prefix="/support", include_in_schema=False, route_class=PageRoute)
 Body = TypeVar("Body", bound=BaseModel)
@@ -97,7 +96,7 @@ async def confirm_refund(request: Request, order_id: UUID, agent: Agent) -> Resp
     except FormError as error:
         return error_page(request, 400, "Refund not made", str(error), agent=agent)
     command = commands.IssueRefund(order_id, amount, body.amount.currency, reason)
-    ctx = _context(request, agent, "issue_refund", key, seen, body)
+    ctx = agent_context(request, agent, "issue_refund", body, key, if_match=seen)
     try:
         outcome = await container_of(request).executor.execute(command, ctx)
     except OrderNotFound:
@@ -141,7 +140,7 @@ async def confirm_cancel(request: Request, order_id: UUID, agent: Agent) -> Resp
         body = _valid(CancelIn, {"reason": reason})
     except FormError as error:
         return error_page(request, 400, "Order not cancelled", str(error), agent=agent)
-    ctx = _context(request, agent, "cancel_order", key, seen, body)
+    ctx = agent_context(request, agent, "cancel_order", body, key, if_match=seen)
     try:
         outcome = await container_of(request).canceller.cancel(
             commands.CancelOrder(order_id, body.reason), ctx
@@ -243,21 +242,6 @@ def _valid(model: type[Body], data: dict[str, Any]) -> Body:
         return model.model_validate(data)
     except ValidationError as error:
         raise FormError("The confirmation form is damaged. Review the change again.") from error
-
-
-def _context(
-    request: Request, agent: Principal, command: str, key: str, seen: int, body: BaseModel
-) -> CommandContext:
-    """The command's envelope, as ``api/envelope.py`` builds it for the same request."""
-    return CommandContext(
-        command=command,
-        actor=agent.client_id,
-        client_id=agent.client_id,
-        idempotency_key=key,
-        fingerprint=fingerprint(request.method, request.url.path, body),
-        if_match=seen,
-        traceparent=trace_context(request.headers.get("traceparent")),
-    )
 
 
 def _no_such_order(request: Request, order_id: UUID, agent: Principal) -> Response:
