@@ -28,6 +28,8 @@ from orders_cqrs.config import Settings, get_settings
 from orders_cqrs.entrypoints.workers import in_process_analytics, run_projection, run_relay
 from orders_cqrs.observability.logging import configure_logging
 from orders_cqrs.web.ops import router as ops_router
+from orders_cqrs.web.ops_actions import router as ops_actions_router
+from orders_cqrs.web.ops_drill import router as ops_drill_router
 from orders_cqrs.web.problem_pages import router as problem_pages_router
 from orders_cqrs.web.render import STATIC_DIR
 from orders_cqrs.web.routes import router as web_router
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.include_router(web_router)
     app.include_router(dashboards.router)
     app.include_router(ops_router)
+    app.include_router(ops_drill_router)
+    app.include_router(ops_actions_router)
     app.include_router(problem_pages_router)
     _name_operations_in_openapi(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
