@@ -59,7 +59,7 @@ def test_an_operator_drills_to_an_order_and_replays_a_dead_letter_after_confirmi
     berlin = [place_in(api.url, "SKU-OPS-ACT", "Berlin", CARD) for _ in range(2)]
     madrid = place_in(api.url, "SKU-OPS-ACT", "Madrid", WALLET)
     for order_id in [*berlin, madrid]:
-        wait_until_projected(api.url, order_id, 1)
+        wait_until_projected(api.url, order_id, 1, seconds=60)  # the projector starts slowly
     wait_analytics(api.url, applied=3)
 
     # A poison event of the Madrid order: the summary projector retries it, then parks it.
