@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,7 +29,8 @@ class DeadLetter:
     entry: dict[str, Any]
     error: str
     attempts: int
-    failed_at: datetime
+    first_failed_at: datetime
+    failed_at: datetime  # the last failure
     replayed_at: datetime | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,6 +46,7 @@ class DeadLetter:
             "event_type": self.event_type,
             "error": self.error,
             "attempts": self.attempts,
+            "first_failed_at": self.first_failed_at.isoformat(),
             "failed_at": self.failed_at.isoformat(),
             "replayed_at": self.replayed_at.isoformat() if self.replayed_at else None,
         }
@@ -73,6 +75,12 @@ class DeadLetterRepository:
         stmt = stmt.on_conflict_do_update(
             index_elements=[dead_letters.c.projection, dead_letters.c.event_id],
             set_={
+                # A letter replayed and failing again is a new episode; an open one keeps
+                # the moment it first failed.
+                "first_failed_at": case(
+                    (dead_letters.c.replayed_at.is_not(None), func.now()),
+                    else_=dead_letters.c.first_failed_at,
+                ),
                 "error": stmt.excluded.error,
                 "attempts": dead_letters.c.attempts + stmt.excluded.attempts,
                 "failed_at": func.now(),

@@ -300,7 +300,8 @@ dead_letters = Table(
     Column("entry", JSONB, nullable=False),
     Column("error", String(4000), nullable=False),
     Column("attempts", Integer, nullable=False),
-    _ts("failed_at", nullable=False, default_now=True),
+    _ts("first_failed_at", nullable=False, default_now=True),  # stays while the letter is open
+    _ts("failed_at", nullable=False, default_now=True),  # the last failure
     _ts("replayed_at"),
     UniqueConstraint("projection", "event_id"),
     Index(

@@ -32,6 +32,8 @@ from orders_cqrs.observability import tracing
 from orders_cqrs.observability.build_info import declare_build_info
 from orders_cqrs.observability.logging import configure_from
 from orders_cqrs.web.ops import router as ops_router
+from orders_cqrs.web.ops_actions import router as ops_actions_router
+from orders_cqrs.web.ops_drill import router as ops_drill_router
 from orders_cqrs.web.order_actions import router as order_actions_router
 from orders_cqrs.web.problem_pages import router as problem_pages_router
 from orders_cqrs.web.render import STATIC_DIR
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None, *, with_workers: bool = False) 
     app.include_router(order_actions_router)
     app.include_router(dashboards.router)
     app.include_router(ops_router)
+    app.include_router(ops_drill_router)
+    app.include_router(ops_actions_router)
     app.include_router(problem_pages_router)
     _name_operations_in_openapi(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -25,6 +25,7 @@ from orders_cqrs.web.guard import CrossSiteForm, container_of, same_site_form
 from orders_cqrs.web.ops_chart import orders_chart
 from orders_cqrs.web.ops_grid import stuck_grid
 from orders_cqrs.web.ops_lag import lag_history
+from orders_cqrs.web.ops_panels import action_view, live_summary
 from orders_cqrs.web.render import error_page, page, secured
 from orders_cqrs.web.session import OPS, acting_principal
 from orders_cqrs.web.signin import sign_in
@@ -121,6 +122,7 @@ async def ops_page(request: Request, window: str = "6h", partial: bool = False) 
         "refresh_seconds": REFRESH_SECONDS,
         **await live_view(container_of(request), chosen),
     }
+    context["live_summary"] = live_summary(context)
     return page(request, "ops_live.html" if partial else "ops.html", context)
 
 
@@ -133,6 +135,7 @@ async def live_view(container: Container, window: str) -> dict[str, Any]:
         "groups": await _groups(container),
         **await lag_history(container, now),
     }
+    view.update(await action_view(container, view["projections"]))
     view.update(grid=None, chart=None, analytics_error=None, by_status=[])
     dashboards = container.dashboards
     if dashboards is None:

@@ -55,6 +55,18 @@
 
   window.addEventListener("popstate", () => location.reload());
 
+  // The skip link moves keyboard focus to the main content, not only the view: following a
+  // fragment link leaves focus where it was in Chromium, so the next Tab would start over
+  // at the top bar.
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element ? event.target.closest("a.skip-link") : null;
+    const target = link ? document.getElementById(link.hash.slice(1)) : null;
+    if (!target) return;
+    event.preventDefault();
+    target.focus();
+    target.scrollIntoView();
+  });
+
   // The scripts are deferred: every page script has run, and listens, before this fires.
   document.addEventListener("DOMContentLoaded", ready);
 })();

@@ -23,11 +23,22 @@
       }
       if (!response.ok) throw new Error(`status ${response.status}`);
       part.innerHTML = await response.text();
+      announce(part);
     } catch (error) {
       const note = part.querySelector("[data-refresh-state]");
       if (note) note.textContent = "· refresh failed, retrying";
     } finally {
       busy = false;
+    }
+  }
+
+  // The live region (outside the refreshed part) takes the new summary only when it changed:
+  // a screen reader then says what changed, not the whole page.
+  function announce(part) {
+    const status = document.getElementById("ops-status");
+    const next = part.querySelector("[data-live-summary]");
+    if (status && next && status.textContent !== next.textContent) {
+      status.textContent = next.textContent;
     }
   }
 
