@@ -1,4 +1,5 @@
-"""Schemathesis over the live contract: no 5xx ever, and every 4xx is an RFC 9457 problem.
+"""Schemathesis over the live contract: no 5xx ever, every 4xx is an RFC 9457 problem, and
+every body matches the schema the document gives its status.
 
 One real ``orders-cqrs api`` process serves the whole module. Before fuzzing it holds two
 products and one real order, and hooks steer part of the generated cases at them (path
@@ -32,6 +33,7 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from orders_cqrs.config import Settings
 from orders_cqrs.entrypoints.app import create_app
@@ -302,7 +304,13 @@ def test_every_operation_answers_without_5xx_and_with_problem_details(
 ) -> None:
     response = case.call(base_url=fuzz_server.url, headers=_prepare(case), timeout=30)
     case.validate_response(
-        response, checks=[no_server_error, problem_details_for_4xx, role_is_admitted]
+        response,
+        checks=[
+            no_server_error,
+            problem_details_for_4xx,
+            role_is_admitted,
+            response_schema_conformance,  # the documented models are what the server sends
+        ],
     )
 
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from orders_cqrs.domain.errors import DomainError
 from orders_cqrs.failures.refusals import (
     HistoryGone,
+    InvalidCursor,
     InvalidDashboardQuery,
     InvalidSearch,
     RebuildRunning,
@@ -73,6 +74,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 REFUSALS: dict[type[Refusal], str] = {
     InvalidSearch: "validation",
     InvalidDashboardQuery: "validation",
+    InvalidCursor: "validation",
     VersionNotWritten: "min-version-ahead",
     UnknownProjection: "not-found",
     RebuildUnsupported: "rebuild-unsupported",
@@ -151,7 +153,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         if error.problem_type == "version-conflict":
             extra["current_version"] = getattr(error, "actual", None)
         kind = error.problem_type if error.problem_type in PROBLEMS else "validation"
-        return problem(kind, error.detail, instance=request.url.path, **extra)
+        # The first request with the key is still running: its answer is worth a retry soon.
+        headers = {"Retry-After": "1"} if kind == "idempotency-in-flight" else None
+        return problem(kind, error.detail, instance=request.url.path, headers=headers, **extra)
 
     @app.exception_handler(Refusal)
     async def _refused(request: Request, error: Refusal) -> JSONResponse:

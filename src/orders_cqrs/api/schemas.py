@@ -5,7 +5,8 @@ Limits live here so they show in the OpenAPI contract that clients (and schemath
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
 )
 
 from orders_cqrs.domain.money import MAX_AMOUNT, is_currency
+from orders_cqrs.domain.values import OrderStatus, PaymentState, StockState
 
 MAX_ORDER_ITEMS = 50
 MAX_ITEM_QUANTITY = 1000
@@ -169,33 +171,101 @@ class NoteIn(Strict):
 
 
 class MoneyOut(BaseModel):
-    """Money on the wire."""
+    """Money on the wire: integer minor units and an ISO 4217 code."""
 
     amount: int
     currency: str
+
+
+class CustomerOut(BaseModel):
+    """Who bought."""
+
+    id: UUID
+    email: str
+    name: str
+    country: str | None
+
+
+class LineOut(BaseModel):
+    """One SKU of the order, priced at placement (minor units of the order's currency)."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+    line_total: int
+
+
+class AddressOut(BaseModel):
+    """Where the parcel goes."""
+
+    country: str
+    region: str
+    city: str
+    postal_code: str
+    line1: str
+
+
+class PaymentOut(BaseModel):
+    """The order's payment as the provider left it (amounts in minor units)."""
+
+    provider: str
+    state: PaymentState
+    authorized: int
+    captured: int
+    refunded: int
+    authorization_ref: str | None
+    decline_reason: str | None
+
+
+class ShipmentOut(BaseModel):
+    """Carrier and tracking, once shipped."""
+
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+
+
+class RefundOut(BaseModel):
+    """Money given back (minor units of the order's currency)."""
+
+    id: UUID
+    amount: int
+    reason: str
+    created_at: datetime
+
+
+class NoteOut(BaseModel):
+    """A support note."""
+
+    id: UUID
+    author: str = Field(description="Who wrote it: the API client or the staff member.")
+    body: str
+    created_at: datetime
 
 
 class OrderOut(BaseModel):
     """An order as the write model holds it after the command (also the event snapshot)."""
 
     order_id: UUID
-    version: int
-    status: str
-    customer: dict[str, Any]
-    items: list[dict[str, Any]]
-    shipping_address: dict[str, Any]
+    version: int = Field(description="+1 per accepted command; the ETag is its quoted value.")
+    status: OrderStatus
+    customer: CustomerOut
+    items: list[LineOut]
+    shipping_address: AddressOut
     currency: str
     total: MoneyOut
-    payment: dict[str, Any]
+    payment: PaymentOut
     risk_flags: list[str]
-    stock: str
-    shipment: dict[str, Any] | None
-    refunds: list[dict[str, Any]]
-    notes: list[dict[str, Any]]
-    placed_at: str
-    updated_at: str
-    captured_at: str | None
-    cancelled_at: str | None
+    stock: StockState = Field(description="What the order holds of the inventory.")
+    shipment: ShipmentOut | None
+    refunds: list[RefundOut]
+    notes: list[NoteOut]
+    placed_at: datetime
+    updated_at: datetime
+    captured_at: datetime | None
+    cancelled_at: datetime | None
     cancel_reason: str | None
 
 
@@ -212,11 +282,39 @@ class ProductOut(BaseModel):
     version: int
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details."""
+class ProblemError(BaseModel):
+    """Where a request broke the contract, and how (the input itself is never echoed)."""
 
-    type: str
+    loc: list[str] = Field(description='Where: `["body", "items", "0", "quantity"]`.')
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, ``application/problem+json``.
+
+    ``type`` is one of the URIs the document's ``x-problem-types`` lists; each resolves to a
+    page of the service explaining the problem. Members beyond the standard five appear with
+    the problem types that carry them.
+    """
+
+    type: str = Field(
+        description="`/problems/<type>`: switch on it; open it to read what it means.",
+        examples=["/problems/validation"],
+    )
     title: str
     status: int
     detail: str
-    instance: str | None = None
+    instance: str | None = Field(default=None, description="The request path.")
+    errors: list[ProblemError] | None = Field(
+        default=None, description="validation, idempotency-key-missing: every fault found."
+    )
+    sku: str | None = Field(default=None, description="out-of-stock: the SKU short of stock.")
+    current_version: int | None = Field(
+        default=None, description="version-conflict, min-version-ahead: where the order is."
+    )
+    min_version: int | None = Field(
+        default=None, description="projection-lagging: the version the read asked for."
+    )
+    projected_version: int | None = Field(
+        default=None, description="projection-lagging: the version the read model holds."
+    )

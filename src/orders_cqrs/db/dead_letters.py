@@ -91,14 +91,25 @@ class DeadLetterRepository:
             await conn.execute(stmt)
 
     async def list_for(
-        self, projection: str, *, include_replayed: bool = False
+        self,
+        projection: str,
+        *,
+        include_replayed: bool = False,
+        after_id: int | None = None,
+        limit: int = 1000,
     ) -> list[DeadLetter]:
-        """Dead letters of a projection, oldest first."""
+        """Dead letters of a projection, oldest first (by id), from after ``after_id`` on.
+
+        Ids only grow, so paging by the last id shown neither repeats nor skips a letter
+        that existed when the first page was read (a re-parked one keeps its id).
+        """
         query = select(dead_letters).where(dead_letters.c.projection == projection)
         if not include_replayed:
             query = query.where(dead_letters.c.replayed_at.is_(None))
+        if after_id is not None:
+            query = query.where(dead_letters.c.id > after_id)
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query.order_by(dead_letters.c.id).limit(1000))).all()
+            rows = (await conn.execute(query.order_by(dead_letters.c.id).limit(limit))).all()
         return [
             DeadLetter(
                 **{

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from orders_cqrs.api.contract import finish_document
 from orders_cqrs.api.draining import drain_on_sigterm
 from orders_cqrs.api.middleware import BodySizeLimit, RequestMetrics
 from orders_cqrs.api.operations import name_operations
@@ -41,12 +42,15 @@ from orders_cqrs.web.routes import router as web_router
 
 
 def _name_operations_in_openapi(app: FastAPI) -> None:
-    """Build the OpenAPI document once, with the operation ids and summaries of our table."""
+    """Build the OpenAPI document once, with the operation ids and summaries of our table and
+    what the routes cannot say themselves (``api/contract.py``)."""
     build = app.openapi
 
     def named() -> dict[str, Any]:
         if app.openapi_schema is None:
-            name_operations(build())
+            document = build()
+            name_operations(document)
+            finish_document(document)
         assert app.openapi_schema is not None
         return app.openapi_schema
 

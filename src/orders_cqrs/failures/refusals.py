@@ -31,6 +31,10 @@ class InvalidSearch(InvalidQuery):
     """A support-search parameter is out of range (a foreign cursor, a date past 2200, …)."""
 
 
+class InvalidCursor(InvalidQuery):
+    """A listing's ``after`` cursor was not issued by that listing for that scope."""
+
+
 class VersionNotWritten(InvalidQuery):
     """A read asked for a version the order has not reached in the write model.
 

@@ -42,6 +42,17 @@ CASES: dict[str, Bad] = {
     "rebuild-unknown-projection": Bad(
         "POST", "/v1/projections/nope/rebuild", 404, "not-found", key=OPS_KEY
     ),
+    "dead-letters-cursor-garbled": Bad(
+        "GET", "/v1/projections/summary/dead-letters?after=%25%25", 422, "validation", key=OPS_KEY
+    ),
+    "dead-letters-limit-0": Bad(
+        "GET",
+        "/v1/projections/summary/dead-letters?limit=0",
+        422,
+        "validation",
+        key=OPS_KEY,
+        errors=True,
+    ),
     "projection-name-invalid": Bad(
         "GET", "/v1/projections/NOPE!/dead-letters", 422, "validation", key=OPS_KEY, errors=True
     ),

@@ -1,7 +1,11 @@
-"""Bad order and customer reads (GET /v1/orders/{id}, GET /v1/customers/{id}/orders)."""
+"""Bad order and customer reads (GET /v1/orders/{id}, GET /v1/customers/{id}/orders).
+
+A customer-orders cursor is opaque: one this listing did not issue is a 422, never a page of
+something else."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 from tests.helpers.bad_requests import ORDER, Bad, RowCheck, rows
@@ -27,6 +31,24 @@ CASES: dict[str, Bad] = {
     ),
     "customer-orders-id-not-uuid": Bad(
         "GET", "/v1/customers/ada/orders", 422, "validation", errors=True
+    ),
+    "customer-orders-cursor-garbled": Bad(
+        "GET", f"/v1/customers/{uuid.UUID(int=1)}/orders?after=garbled!!", 422, "validation"
+    ),
+    "customer-orders-cursor-not-ours": Bad(
+        "GET",
+        # base64url of {"l":"customer-orders","s":"x","k":[1,"y"]}: another scope
+        f"/v1/customers/{uuid.UUID(int=1)}/orders?after="
+        + base64.urlsafe_b64encode(b'{"l":"customer-orders","s":"x","k":[1,"y"]}').decode(),
+        422,
+        "validation",
+    ),
+    "customer-orders-cursor-too-long": Bad(
+        "GET",
+        f"/v1/customers/{uuid.UUID(int=1)}/orders?after={'A' * 501}",
+        422,
+        "validation",
+        errors=True,
     ),
 }
 

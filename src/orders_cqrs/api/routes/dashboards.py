@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
+from orders_cqrs.api.admin_views import OrderSeries, StuckOrders
 from orders_cqrs.api.auth import Ops
+from orders_cqrs.api.contract import READ, problem_responses
 from orders_cqrs.api.deps import AdminDep, DashboardsDep
 from orders_cqrs.api.durations import DURATION_PATTERN, duration_seconds
-from orders_cqrs.api.routes.responses import problems
 from orders_cqrs.failures.stores import StoreUnavailable
 from orders_cqrs.readmodels.admin import ProjectionAdmin
 from orders_cqrs.readmodels.analytics.dashboards import Dashboards, parse_group_by
@@ -41,17 +43,17 @@ def _switched_on(dashboards: Dashboards | None) -> Dashboards:
     return dashboards
 
 
-async def _with_freshness(query: Awaitable[dict[str, Any]], admin: ProjectionAdmin) -> Any:
+async def _with_freshness(query: Awaitable[dict[str, Any]], admin: ProjectionAdmin) -> JSONResponse:
     """The dashboard's answer, with the analytics projection's freshness beside it."""
     try:
         body = await query
     except StoreUnavailable as error:  # its text names paths and hosts: not for clients
         raise StoreUnavailable(UNAVAILABLE) from error
     body["freshness"] = await analytics_freshness(admin)
-    return body
+    return JSONResponse(body)
 
 
-@router.get("/stuck-orders", responses=problems(503))
+@router.get("/stuck-orders", response_model=StuckOrders, responses=problem_responses(*READ))
 async def stuck_orders(
     principal: Ops,
     dashboards: DashboardsDep,
@@ -72,7 +74,7 @@ async def stuck_orders(
     ] = None,
     drill: Annotated[bool, Query(description="List the oldest order ids of each group.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000, description="Order ids per group.")] = 20,
-) -> Any:
+) -> JSONResponse:
     """Orders past their state's SLA, grouped: count and oldest age (optionally the ids)."""
     analytics = _switched_on(dashboards)
     columns = parse_group_by(group_by)
@@ -81,7 +83,7 @@ async def stuck_orders(
     return await _with_freshness(query, admin)
 
 
-@router.get("/orders", responses=problems(503))
+@router.get("/orders", response_model=OrderSeries, responses=problem_responses(*READ))
 async def order_series(
     principal: Ops,
     dashboards: DashboardsDep,
@@ -90,7 +92,7 @@ async def order_series(
     by: Literal["region", "provider", "none"] = "none",
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: Annotated[datetime | None, Query()] = None,
-) -> Any:
+) -> JSONResponse:
     """Orders placed, revenue, captures, refunds and decline rate per bucket and dimension."""
     analytics = _switched_on(dashboards)
     return await _with_freshness(analytics.order_series(interval, by, from_, to), admin)

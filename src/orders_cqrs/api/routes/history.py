@@ -10,8 +10,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from orders_cqrs.api.auth import SupportOrOps
+from orders_cqrs.api.contract import READ, problem_responses
 from orders_cqrs.api.deps import HistoryDep
-from orders_cqrs.api.routes.responses import problems
 from orders_cqrs.domain.errors import OrderNotFound
 
 router = APIRouter(tags=["reads"])
@@ -53,7 +53,7 @@ class OrderHistoryView(BaseModel):
 @router.get(
     "/v1/orders/{order_id}/history",
     response_model=OrderHistoryView,
-    responses=problems(404, 503),
+    responses=problem_responses(*READ, "store-busy", "not-found"),
 )
 async def order_history(
     order_id: UUID, principal: SupportOrOps, history: HistoryDep

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Response
 
+from orders_cqrs.api import examples
 from orders_cqrs.api.auth import Checkout, CheckoutOrSupport, Ops, Support, SupportOrOps
+from orders_cqrs.api.contract import (
+    COMMAND,
+    ETAG,
+    IDEMPOTENT_REPLAYED,
+    LOCATION,
+    Responses,
+    problem_responses,
+    success,
+)
 from orders_cqrs.api.deps import AuthorizerDep, CancellerDep, ExecutorDep
 from orders_cqrs.api.envelope import EnvelopeDep
-from orders_cqrs.api.routes.responses import command_response, problems
+from orders_cqrs.api.routes.responses import command_response
 from orders_cqrs.api.schemas import (
     CancelIn,
     CaptureIn,
@@ -38,17 +48,44 @@ def place_order_command(body: PlaceOrderIn) -> commands.PlaceOrder:
     )
 
 
-ORDER_COMMAND = {"response_model": OrderOut, "responses": problems(404, 409, 412)}
+UPDATED = "The order after the command."
+CREATED = "The order after the command; `Location` is its address."
+# Every command on an existing order: no such order, a stale If-Match, a status that forbids it.
+ON_AN_ORDER = (*COMMAND, "not-found", "version-conflict", "illegal-transition")
+
+
+def updated(**extras: Any) -> Responses:
+    """The 200 of a command on an order: the order, its ETag, maybe a replay."""
+    return success(200, headers=ETAG | IDEMPOTENT_REPLAYED, description=UPDATED, **extras)
+
+
+def created(**extras: Any) -> Responses:
+    """The 201 of a command creating something (an order, a refund, a note)."""
+    headers = ETAG | LOCATION | IDEMPOTENT_REPLAYED
+    return success(201, headers=headers, description=CREATED, **extras)
+
+
+def order_command(*kinds: str, create: bool = False) -> dict[str, Any]:
+    """The decorator arguments of a command on an order that may also fail with ``kinds``."""
+    answer = created() if create else updated()
+    return {
+        "response_model": OrderOut,
+        "responses": answer | problem_responses(*ON_AN_ORDER, *kinds),
+    }
 
 
 @router.post(
     "",
     status_code=201,
     response_model=OrderOut,
-    responses=problems(409),
+    responses=created(example=examples.PLACED_ORDER)
+    | problem_responses(*COMMAND, "unknown-sku", "out-of-stock"),
 )
 async def place(
-    body: PlaceOrderIn, principal: Checkout, envelope: EnvelopeDep, executor: ExecutorDep
+    body: Annotated[PlaceOrderIn, Body(openapi_examples=examples.PLACE_ORDER)],
+    principal: Checkout,
+    envelope: EnvelopeDep,
+    executor: ExecutorDep,
 ) -> Response:
     """Place an order: reserve every line's stock and open the order for payment."""
     ctx = envelope.context("place_order", principal, body)
@@ -56,7 +93,12 @@ async def place(
     return command_response(await executor.execute(command, ctx))
 
 
-@router.post("/{order_id}/authorize", **ORDER_COMMAND)  # type: ignore[arg-type]
+@router.post(
+    "/{order_id}/authorize",
+    response_model=OrderOut,
+    responses=updated(example=examples.AUTHORIZED_ORDER)
+    | problem_responses(*ON_AN_ORDER, "payment-timeout"),
+)
 async def authorize(
     order_id: UUID, principal: Checkout, envelope: EnvelopeDep, authorizer: AuthorizerDep
 ) -> Response:
@@ -66,13 +108,13 @@ async def authorize(
     return command_response(outcome)
 
 
-@router.post("/{order_id}/capture", **ORDER_COMMAND)  # type: ignore[arg-type]
+@router.post("/{order_id}/capture", **order_command("capture-rule"))
 async def capture(
     order_id: UUID,
     principal: SupportOrOps,
     envelope: EnvelopeDep,
     executor: ExecutorDep,
-    body: Annotated[CaptureIn | None, Body()] = None,
+    body: Annotated[CaptureIn | None, Body(openapi_examples=examples.CAPTURE)] = None,
 ) -> Response:
     """Capture the authorized payment: all of it, or ``amount`` (never more than authorized)."""
     amount = body.amount if body is not None else None
@@ -85,13 +127,13 @@ async def capture(
     return command_response(await executor.execute(command, ctx))
 
 
-@router.post("/{order_id}/cancel", **ORDER_COMMAND)  # type: ignore[arg-type]
+@router.post("/{order_id}/cancel", **order_command("payment-in-flight"))
 async def cancel(
     order_id: UUID,
     principal: CheckoutOrSupport,
     envelope: EnvelopeDep,
     canceller: CancellerDep,
-    body: Annotated[CancelIn | None, Body()] = None,
+    body: Annotated[CancelIn | None, Body(openapi_examples=examples.CANCEL)] = None,
 ) -> Response:
     """Cancel an order that is not captured yet; its reserved stock is released and an
     authorization is voided (`payment.state`: `voided`, or `void_pending` until the provider
@@ -102,9 +144,13 @@ async def cancel(
     return command_response(await canceller.cancel(command, ctx))
 
 
-@router.post("/{order_id}/ship", **ORDER_COMMAND)  # type: ignore[arg-type]
+@router.post("/{order_id}/ship", **order_command())
 async def ship(
-    order_id: UUID, body: ShipIn, principal: Ops, envelope: EnvelopeDep, executor: ExecutorDep
+    order_id: UUID,
+    body: Annotated[ShipIn, Body(openapi_examples=examples.SHIP)],
+    principal: Ops,
+    envelope: EnvelopeDep,
+    executor: ExecutorDep,
 ) -> Response:
     """Record the shipment: carrier and tracking number."""
     command = commands.ShipOrder(order_id, body.carrier, body.tracking_number)
@@ -112,7 +158,7 @@ async def ship(
     return command_response(await executor.execute(command, ctx))
 
 
-@router.post("/{order_id}/deliver", **ORDER_COMMAND)  # type: ignore[arg-type]
+@router.post("/{order_id}/deliver", **order_command())
 async def deliver(
     order_id: UUID, principal: Ops, envelope: EnvelopeDep, executor: ExecutorDep
 ) -> Response:
@@ -122,10 +168,10 @@ async def deliver(
     return command_response(await executor.execute(command, ctx))
 
 
-@router.post("/{order_id}/refunds", status_code=201, **ORDER_COMMAND)  # type: ignore[arg-type]
+@router.post("/{order_id}/refunds", status_code=201, **order_command("refund-rule", create=True))
 async def refund(
     order_id: UUID,
-    body: RefundIn,
+    body: Annotated[RefundIn, Body(openapi_examples=examples.REFUND)],
     principal: Support,
     envelope: EnvelopeDep,
     executor: ExecutorDep,
@@ -136,9 +182,13 @@ async def refund(
     return command_response(await executor.execute(command, ctx))
 
 
-@router.post("/{order_id}/notes", status_code=201, **ORDER_COMMAND)  # type: ignore[arg-type]
+@router.post("/{order_id}/notes", status_code=201, **order_command(create=True))
 async def add_note(
-    order_id: UUID, body: NoteIn, principal: Support, envelope: EnvelopeDep, executor: ExecutorDep
+    order_id: UUID,
+    body: Annotated[NoteIn, Body(openapi_examples=examples.NOTE)],
+    principal: Support,
+    envelope: EnvelopeDep,
+    executor: ExecutorDep,
 ) -> Response:
     """Add a support note to the order."""
     command = commands.AddSupportNote(order_id, body.body)

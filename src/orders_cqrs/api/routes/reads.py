@@ -5,15 +5,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from orders_cqrs.api.auth import CheckoutOrSupport, Support
+from orders_cqrs.api.contract import ETAG, LINK, READ, problem_responses, success
 from orders_cqrs.api.deps import LookupsDep, SummaryDep
-from orders_cqrs.api.routes.responses import problems
+from orders_cqrs.api.pagination import (
+    MAX_CURSOR_LENGTH,
+    decode_cursor,
+    encode_cursor,
+    next_url,
+    page_response,
+)
+from orders_cqrs.api.views import CustomerOrdersPage, OrderView, SupportOrderView
 from orders_cqrs.domain.errors import OrderNotFound
-from orders_cqrs.failures.refusals import VersionNotWritten
-from orders_cqrs.readmodels.summary.reader import SummaryRead
+from orders_cqrs.failures.refusals import InvalidCursor, VersionNotWritten
+from orders_cqrs.readmodels.summary.reader import CustomerKey, SummaryRead
 
 router = APIRouter(tags=["reads"])
 MinVersion = Annotated[
@@ -34,8 +42,15 @@ IfNoneMatch = Annotated[
     ),
 ]
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not modified: the order is still at the version of your ETag."}
+    304: {
+        "description": "Not modified: the order is still at the version of your ETag.",
+        "headers": ETAG,
+    }
 }
+# Reads of one order: not there (yet), a min_version from the future, or one still on its way.
+ORDER_READ = problem_responses(*READ, "not-found", "min-version-ahead", "projection-lagging")
+CUSTOMER_ORDERS = "customer-orders"  # the cursor's listing name
+EPOCH_MS_MAX = 2**53  # a placement time in epoch milliseconds, as a double holds it exactly
 
 
 def _etagged(body: dict[str, Any], version: int) -> JSONResponse:
@@ -74,7 +89,11 @@ async def _read(
     return read
 
 
-@router.get("/v1/orders/{order_id}", responses=NOT_MODIFIED | problems(404, 409, 503))
+@router.get(
+    "/v1/orders/{order_id}",
+    response_model=OrderView,
+    responses=success(200, headers=ETAG) | NOT_MODIFIED | ORDER_READ,
+)
 async def get_order(
     order_id: UUID,
     principal: CheckoutOrSupport,
@@ -91,19 +110,61 @@ async def get_order(
     return _etagged(_order_view(read), version)
 
 
-@router.get("/v1/customers/{customer_id}/orders", responses=problems(503))
+def _customer_key(cursor: str, customer_id: UUID) -> CustomerKey:
+    """The (placement ms, order id) a customer-orders cursor ends at."""
+    key = decode_cursor(cursor, CUSTOMER_ORDERS, str(customer_id))
+    if not (
+        len(key) == 2
+        and isinstance(key[0], int)
+        and 0 <= key[0] <= EPOCH_MS_MAX
+        and isinstance(key[1], str)
+    ):
+        raise InvalidCursor("after is not a cursor this listing issued")
+    try:
+        return key[0], str(UUID(key[1]))
+    except ValueError as error:
+        raise InvalidCursor("after is not a cursor this listing issued") from error
+
+
+@router.get(
+    "/v1/customers/{customer_id}/orders",
+    response_model=CustomerOrdersPage,
+    responses=success(200, headers=LINK) | problem_responses(*READ),
+)
 async def customer_orders(
     customer_id: UUID,
     principal: CheckoutOrSupport,
     summary: SummaryDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> dict[str, Any]:
-    """A customer's orders, newest first, each with its freshness."""
-    reads = await summary.customer_orders(str(customer_id), limit)
-    return {"customer_id": str(customer_id), "orders": [_order_view(r) for r in reads]}
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100, description="Orders per page.")] = 20,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_CURSOR_LENGTH,
+            description="The cursor of a `next` link: the page after the one it ended.",
+        ),
+    ] = None,
+) -> JSONResponse:
+    """A customer's orders, newest first, each with its freshness; ``next`` pages on.
+
+    Pages follow placement time, then order id: orders placed while a client pages through
+    appear before its first page, never again on a later one.
+    """
+    start = _customer_key(after, customer_id) if after is not None else None
+    page = await summary.customer_page(str(customer_id), limit, start)
+    next_page = None
+    if page.last is not None:
+        cursor = encode_cursor(CUSTOMER_ORDERS, str(customer_id), list(page.last))
+        next_page = next_url(request, cursor, limit)
+    body = {"customer_id": str(customer_id), "orders": [_order_view(r) for r in page.reads]}
+    return page_response(body, next_page)
 
 
-@router.get("/v1/support/orders/{order_id}", responses=problems(404, 409, 503))
+@router.get(
+    "/v1/support/orders/{order_id}",
+    response_model=SupportOrderView,
+    responses=success(200, headers=ETAG) | ORDER_READ,
+)
 async def support_order(
     order_id: UUID,
     principal: Support,

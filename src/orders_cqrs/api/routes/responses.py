@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Response
 
-from orders_cqrs.api.schemas import Problem
+from orders_cqrs.api.contract import problems_by_status
 from orders_cqrs.domain import commands
 from orders_cqrs.write.admin_requests import CloseAdminRequest
 from orders_cqrs.write.context import Accepted, CommandOutcome
@@ -43,15 +43,7 @@ def command_response(outcome: CommandOutcome) -> Response:
     )
 
 
-PROBLEM_SCHEMA = Problem.model_json_schema()
-
-
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem responses an operation can give (problem+json only)."""
-    return {
-        status: {
-            "description": "RFC 9457 problem details",
-            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
-        }
-        for status in (400, 401, 403, 413, 415, 422, *statuses)
-    }
+    """Problem responses by status (every type of each): ``api/contract.py`` has the
+    per-type ``problem_responses`` that routes should prefer."""
+    return problems_by_status(*statuses)

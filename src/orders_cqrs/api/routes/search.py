@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 from opensearchpy.exceptions import RequestError
 from redis.exceptions import RedisError
 
 from orders_cqrs.api.auth import Support
+from orders_cqrs.api.contract import READ, problem_responses
 from orders_cqrs.api.deps import AdminDep, SupportSearchDep
-from orders_cqrs.api.routes.responses import problems
+from orders_cqrs.api.views import SearchResults
 from orders_cqrs.failures.refusals import InvalidSearch
 from orders_cqrs.readmodels.search.reader import SORTS, BadCursor, SearchRequest, filter_values
 
@@ -26,7 +28,7 @@ EARLIEST = datetime(1970, 1, 1)
 LATEST = datetime(2200, 1, 1)
 
 
-@router.get("/v1/support/orders", responses=problems(503))
+@router.get("/v1/support/orders", response_model=SearchResults, responses=problem_responses(*READ))
 async def search(
     principal: Support,
     support_search: SupportSearchDep,
@@ -48,7 +50,7 @@ async def search(
         str | None,
         Query(max_length=500, description="`prev_before` of a page: the page before it."),
     ] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Find orders by a fragment: order-id or email prefix, part of a name, a SKU or note word."""
     assert sort in SORTS
     for bound in (from_, to):
@@ -87,4 +89,4 @@ async def search(
         }
     except RedisError:  # the answer is still right; only how fresh it is cannot be told
         result["freshness"] = {"last_event_id": None, "lag_events": None, "lag_seconds": None}
-    return result
+    return JSONResponse(result)

@@ -23,15 +23,37 @@ return redis.call('HMGET', order_key(ns, ARGV[1]),
                   'source_version', 'last_event_id', 'projected_at', 'doc', 'committed_at')
 """
 )
+# A page of a customer's orders, newest first: by placement time (the sorted set's score),
+# then by order id (Redis orders equal scores by member). ARGV: customer id, how many,
+# default namespace, then the cursor's score and order id ('' for the first page).
+# The next page starts right after the cursor's own entry, found by its rank inside this
+# script: the rank and the range are read atomically, so orders placed since the last page
+# (higher scores, hence lower ranks) cannot shift it. Only if that entry is gone does it
+# fall back to "scores below the cursor's", which can skip orders sharing that millisecond.
 _CUSTOMER_ORDERS = (
     LUA_KEYS
     + """
 local ns = redis.call('GET', KEYS[1]) or ARGV[3]
-local ids = redis.call('ZREVRANGE', customer_key(ns, ARGV[1]), 0, ARGV[2] - 1)
+local key = customer_key(ns, ARGV[1])
+local count = tonumber(ARGV[2])
+local ids
+if ARGV[4] == '' then
+  ids = redis.call('ZREVRANGE', key, 0, count - 1, 'WITHSCORES')
+else
+  local score = redis.call('ZSCORE', key, ARGV[5])
+  if score and tonumber(score) == tonumber(ARGV[4]) then
+    local start = redis.call('ZREVRANK', key, ARGV[5]) + 1
+    ids = redis.call('ZREVRANGE', key, start, start + count - 1, 'WITHSCORES')
+  else
+    ids = redis.call('ZREVRANGEBYSCORE', key, '(' .. ARGV[4], '-inf', 'WITHSCORES',
+                     'LIMIT', 0, count)
+  end
+end
 local out = {}
-for i, id in ipairs(ids) do
-  out[i] = redis.call('HMGET', order_key(ns, id),
-                      'source_version', 'last_event_id', 'projected_at', 'doc', 'committed_at')
+for i = 1, #ids, 2 do
+  local f = redis.call('HMGET', order_key(ns, ids[i]),
+                       'source_version', 'last_event_id', 'projected_at', 'doc', 'committed_at')
+  out[#out + 1] = {ids[i], ids[i + 1], f[1], f[2], f[3], f[4], f[5]}
 end
 return out
 """
@@ -45,6 +67,18 @@ class SummaryRead:
 
     order: dict[str, Any]
     freshness: Freshness
+
+
+# (placement time in epoch milliseconds, order id): where a customer's page ends.
+CustomerKey = tuple[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPage:
+    """Orders of a page, and the key of its last entry when more follow."""
+
+    reads: list[SummaryRead]
+    last: CustomerKey | None
 
 
 def _parse(fields: list[str | None]) -> SummaryRead | None:
@@ -91,10 +125,24 @@ class SummaryReader:
 
     async def customer_orders(self, customer_id: str, limit: int) -> list[SummaryRead]:
         """The customer's orders, newest first."""
+        return (await self.customer_page(customer_id, limit)).reads
+
+    async def customer_page(
+        self, customer_id: str, limit: int, after: CustomerKey | None = None
+    ) -> CustomerPage:
+        """Up to ``limit`` of the customer's orders after ``after``, newest first, and the key
+        to continue from (None when none are left)."""
+        score, order_id = after if after is not None else ("", "")
         rows = await self._by_customer(
-            keys=[ACTIVE_KEY], args=[customer_id, limit, DEFAULT_NAMESPACE]
+            keys=[ACTIVE_KEY],
+            args=[customer_id, limit + 1, DEFAULT_NAMESPACE, score, order_id],
         )
-        return [read for read in (_parse(row) for row in rows) if read is not None]
+        shown = rows[:limit]
+        reads = [read for read in (_parse(row[2:]) for row in shown) if read is not None]
+        last: CustomerKey | None = None
+        if len(rows) > limit:  # one more exists: continue after the last one shown
+            last = (int(float(shown[-1][1])), str(shown[-1][0]))
+        return CustomerPage(reads, last)
 
 
 _VERSIONS = (
