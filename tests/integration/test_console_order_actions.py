@@ -174,7 +174,8 @@ def test_a_confirmation_posted_twice_refunds_once_and_shows_the_new_version(
     ).fetchall()
     assert [outcome for _, _, outcome in audit] == ["accepted"]
     # The person who refunded, by id and by name, as the timeline shows them.
-    assert audit[0][0] == db.execute("SELECT principal_id FROM console_sessions").fetchone()[0]
+    session = db.execute("SELECT principal_id FROM console_sessions").fetchone()
+    assert session is not None and audit[0][0] == f"staff:{session[0]}"
     assert audit[0][1] == GRACE[0]
 
 
