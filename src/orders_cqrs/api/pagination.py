@@ -13,15 +13,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from orders_cqrs.failures.refusals import InvalidCursor
 
 MAX_CURSOR_LENGTH = 500
+# The ``after`` query parameter of every paged listing.
+AfterCursor = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_CURSOR_LENGTH,
+        description="The cursor of a `next` link: the page after the one it ended.",
+    ),
+]
 
 
 def encode_cursor(listing: str, scope: str, key: list[Any]) -> str:

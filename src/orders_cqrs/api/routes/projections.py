@@ -26,7 +26,7 @@ from orders_cqrs.api.contract import (
 from orders_cqrs.api.deps import AdminDep, ExecutorDep
 from orders_cqrs.api.envelope import EnvelopeDep
 from orders_cqrs.api.pagination import (
-    MAX_CURSOR_LENGTH,
+    AfterCursor,
     decode_cursor,
     encode_cursor,
     next_url,
@@ -120,13 +120,7 @@ async def list_dead_letters(
     admin: AdminDep,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=1000, description="Dead letters per page.")] = 100,
-    after: Annotated[
-        str | None,
-        Query(
-            max_length=MAX_CURSOR_LENGTH,
-            description="The cursor of a `next` link: the page after the one it ended.",
-        ),
-    ] = None,
+    after: AfterCursor = None,
 ) -> JSONResponse:
     """Open dead letters of a projection, oldest first, with their errors; ``next`` pages on."""
     _projection(admin, name)

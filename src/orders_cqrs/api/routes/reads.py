@@ -12,7 +12,7 @@ from orders_cqrs.api.auth import CheckoutOrSupport, Support
 from orders_cqrs.api.contract import ETAG, LINK, READ, problem_responses, success
 from orders_cqrs.api.deps import LookupsDep, SummaryDep
 from orders_cqrs.api.pagination import (
-    MAX_CURSOR_LENGTH,
+    AfterCursor,
     decode_cursor,
     encode_cursor,
     next_url,
@@ -137,13 +137,7 @@ async def customer_orders(
     summary: SummaryDep,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100, description="Orders per page.")] = 20,
-    after: Annotated[
-        str | None,
-        Query(
-            max_length=MAX_CURSOR_LENGTH,
-            description="The cursor of a `next` link: the page after the one it ended.",
-        ),
-    ] = None,
+    after: AfterCursor = None,
 ) -> JSONResponse:
     """A customer's orders, newest first, each with its freshness; ``next`` pages on.
 
