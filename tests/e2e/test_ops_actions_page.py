@@ -11,11 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.helpers.api import OPS_KEY, headers, place_in, put_product, read_order
+from tests.helpers.api import (
+    place_in,
+    put_product,
+    read_order,
+    wait_analytics_applied,
+)
 from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.dead_letters import publish_poison, repair_poison, wait_parked
 from tests.helpers.processes import ApiServer
@@ -23,17 +27,6 @@ from tests.helpers.staff import GRACE, OLU, PASSWORD, add_staff
 from tests.helpers.waiting import wait_until_projected
 
 CARD, WALLET = "sandbox-card", "sandbox-wallet"
-
-
-def wait_analytics(base_url: str, applied: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        listed = httpx.get(f"{base_url}/v1/projections", headers=headers(OPS_KEY)).json()
-        status = next(p for p in listed["projections"] if p["name"] == "analytics")
-        if status["applied"] >= applied and status["lag_events"] == 0:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"analytics never applied {applied} events: {status}")
 
 
 def sign_in_to_ops(page: Page, base_url: str) -> None:
@@ -67,7 +60,7 @@ def test_an_operator_drills_to_an_order_and_replays_a_dead_letter_after_confirmi
     madrid = place_in(api.url, "SKU-OPS-ACT", "Madrid", WALLET)
     for order_id in [*berlin, madrid]:
         wait_until_projected(api.url, order_id, 1, seconds=60)  # the projector starts slowly
-    wait_analytics(api.url, applied=3)
+    wait_analytics_applied(api.url, applied=3)
 
     # A poison event of the Madrid order: the summary projector retries it, then parks it.
     poison = publish_poison(db, madrid, version=2)

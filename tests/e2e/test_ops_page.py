@@ -20,24 +20,13 @@ from tests.helpers.api import (
     headers,
     place_in,
     put_product,
+    wait_analytics_applied,
 )
 from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.processes import ApiServer
 from tests.helpers.staff import GRACE, OLU, PASSWORD, add_staff
 
 CARD, WALLET = "sandbox-card", "sandbox-wallet"
-
-
-def wait_projected(base_url: str, applied: int) -> None:
-    """Until the analytics projection applied ``applied`` events and has no lag."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        listed = httpx.get(f"{base_url}/v1/projections", headers=headers(OPS_KEY)).json()
-        status = next(p for p in listed["projections"] if p["name"] == "analytics")
-        if status["applied"] >= applied and status["lag_events"] == 0:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"analytics never applied {applied} events: {status}")
 
 
 def cell(page: Page, region: str, provider: str) -> Any:
@@ -62,7 +51,7 @@ def test_the_ops_page_shows_the_stuck_grid_and_chart_and_refreshes_itself(
     authorize(api.url, place_in(api.url, "SKU-OPS", "Bavaria", WALLET))
     for _ in range(2):
         authorize(api.url, place_in(api.url, "SKU-OPS", "Madrid", CARD, token="tok_decline"))
-    wait_projected(api.url, applied=13)  # 10 placed, 1 authorized, 2 declined
+    wait_analytics_applied(api.url, applied=13)  # 10 placed, 1 authorized, 2 declined
     time.sleep(1.1)  # past the 1 s SLAs
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -129,3 +130,15 @@ def authorize(base_url: str, order_id: str, key: str | None = None) -> httpx.Res
     """POST /v1/orders/{id}/authorize as the checkout frontend, under ``key`` (a fresh
     idempotency key unless given: a retry must reuse its request's key)."""
     return command(base_url, order_id, "authorize", key or str(uuid.uuid4()), CHECKOUT_KEY)
+
+
+def wait_analytics_applied(base_url: str, applied: int) -> None:
+    """Until the analytics projection applied ``applied`` events and has no lag."""
+    deadline, status = time.monotonic() + 30, None
+    while time.monotonic() < deadline:
+        listed = httpx.get(f"{base_url}/v1/projections", headers=headers(OPS_KEY)).json()
+        status = next(p for p in listed["projections"] if p["name"] == "analytics")
+        if status["applied"] >= applied and status["lag_events"] == 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"analytics never applied {applied} events: {status}")
